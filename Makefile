@@ -1,0 +1,46 @@
+# keepalived-rs: every entry point a newcomer or CI needs. `make deps` installs what is missing
+# from Debian (CI has no stdin, so apt runs non-interactively).
+
+CARGO ?= cargo
+APT_PACKAGES := keepalived iproute2 nftables procps
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps build run test lint unit corpus bench fmt clean
+
+all: build
+
+deps:
+	@command -v $(CARGO) >/dev/null || { echo "cargo not found: install Rust (rustup) first"; exit 1; }
+	@missing=""; \
+	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	$(CARGO) build --release --bin keepalived-rs
+
+# Parse the sample configuration and print the typed model.
+run: build
+	./target/release/keepalived-rs --config-test -f etc/keepalived.conf --dump-conf-json
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+unit:
+	$(CARGO) test --workspace --locked
+
+# Every test: formatting, lints, unit/property/simulation tests, corpus comparison with keepalived.
+test: deps lint unit
+
+bench: deps
+	$(CARGO) run --release -p keepalived-config --example parse_bench
+
+fmt:
+	$(CARGO) fmt --all
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,5 @@
+//! keepalived-rs command line.
+
+fn main() {
+    println!("keepalived-rs {}", env!("CARGO_PKG_VERSION"));
+}

@@ -1,0 +1,8 @@
+//! The VRRP core of keepalived-rs: a pure library with no sockets, threads or clocks.
+//!
+//! It decodes and validates adverts, runs each instance's state machine and returns the
+//! actions the VRRP child carries out. Time is always passed in.
+
+pub mod advert;
+
+pub use advert::{Advert, Auth, Version};
