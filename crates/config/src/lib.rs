@@ -2,11 +2,99 @@
 //! semantic checks keepalived makes, with compiler-style diagnostics.
 //!
 //! Pure: apart from reading the configuration files themselves it touches no OS state.
-//! Facts about the running system that checks need (interfaces, users) are passed in.
+//! Facts about the running system that checks need (interfaces, users) are passed in
+//! through [`Host`].
+//!
+//! ```
+//! use keepalived_config::{load_str, AssumeAll, LoadOptions};
+//! let loaded = load_str("k.conf", "vrrp_instance VI_1 {\n}\n", &LoadOptions::default(), &AssumeAll);
+//! let _exit = keepalived_config::exit_code(&loaded.diagnostics);
+//! ```
 
 pub mod diag;
+pub mod host;
 pub mod lexer;
+pub mod model;
+pub mod parse;
 pub mod source;
+pub mod validate;
 
 pub use diag::{exit_code, ConfigClass, Diagnostic, Severity};
+pub use host::{AssumeAll, FileMeta, Host};
+pub use model::Config;
 pub use source::{FileId, Loc, SourceMap};
+
+use std::path::Path;
+
+/// Settings for loading a configuration.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// The config id (`-i`) for `@id` / `@^id` lines; keepalived's default is the host name
+    /// up to the first `.`, which the caller supplies.
+    pub config_id: String,
+}
+
+/// The result of loading a configuration: the model, everything found wrong with it, and
+/// the files read (to render the diagnostics).
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The configuration, with keepalived's defaults and corrections applied.
+    pub config: Config,
+    /// Every problem found, in order; [`exit_code`] gives keepalived's `-t` exit code.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The files read.
+    pub sources: SourceMap,
+}
+
+/// Reads, parses and validates the configuration at `path` (and everything it includes).
+pub fn load(path: &Path, opts: &LoadOptions, host: &dyn Host) -> Loaded {
+    let mut sources = SourceMap::new();
+    let mut diagnostics = Vec::new();
+    let lines = lexer::read_config(
+        path,
+        &preprocess_options(opts),
+        &mut sources,
+        &mut diagnostics,
+    );
+    finish(lines, sources, diagnostics, host)
+}
+
+/// Parses and validates configuration text named `name` (for tests and fuzzing).
+pub fn load_str(name: &str, text: &str, opts: &LoadOptions, host: &dyn Host) -> Loaded {
+    let mut sources = SourceMap::new();
+    let mut diagnostics = Vec::new();
+    let lines = lexer::lex_str(
+        Path::new(name),
+        text.to_string(),
+        &preprocess_options(opts),
+        &mut sources,
+        &mut diagnostics,
+    );
+    finish(lines, sources, diagnostics, host)
+}
+
+// The lexer may grow options of its own: keep its defaults for them.
+#[allow(clippy::needless_update)]
+fn preprocess_options(opts: &LoadOptions) -> lexer::PreprocessOptions {
+    lexer::PreprocessOptions {
+        config_id: opts.config_id.clone(),
+        ..Default::default()
+    }
+}
+
+fn finish(
+    lines: Vec<lexer::Line>,
+    sources: SourceMap,
+    mut diagnostics: Vec<Diagnostic>,
+    host: &dyn Host,
+) -> Loaded {
+    let mut ctx = parse::framework::Ctx::new();
+    let mut config = parse::parse(lines, &mut ctx);
+    diagnostics.append(&mut ctx.diags);
+    validate::validate(&mut config, host, &mut diagnostics);
+    Loaded {
+        config,
+        diagnostics,
+        sources,
+    }
+}
