@@ -4,5 +4,6 @@
 //! actions the VRRP child carries out. Time is always passed in.
 
 pub mod advert;
+pub mod codec;
 
 pub use advert::{Advert, Auth, Version};
