@@ -5,5 +5,8 @@
 
 pub mod advert;
 pub mod codec;
+pub mod instance;
+pub mod sync_group;
+pub mod timer;
 
 pub use advert::{Advert, Auth, Version};
