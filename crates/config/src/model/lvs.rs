@@ -7,6 +7,7 @@
 //! `Option`s at each level; the `effective_*` methods resolve them with keepalived's defaults
 //! (keepalived.conf(5), `check_data.c`, `check_api.c`).
 
+use crate::model::Script;
 use crate::source::Loc;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
@@ -28,25 +29,6 @@ pub const DEFAULT_RETRY: u32 = 1;
 pub const SMTP_DEFAULT_HELO: &str = "smtpchecker.keepalived.org";
 /// Largest IPVS weight (`IPVS_WEIGHT_LIMIT`).
 pub const IPVS_WEIGHT_LIMIT: u32 = i32::MAX as u32;
-
-/// A script named by `notify_up`, `notify_down`, `quorum_up`, `quorum_down` or `misc_path`.
-///
-/// `command` is the text as written (after unquoting the keyword's value); `argv` is that text
-/// split the way keepalived splits script command lines (quotes and shell-like escapes).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct CheckScript {
-    /// The command line as configured.
-    pub command: String,
-    /// `command` split into program and arguments.
-    pub argv: Vec<String>,
-    /// `user` given after the command (notify scripts) or by MISC_CHECK's `user` keyword.
-    pub user: Option<String>,
-    /// Group given after the user, if any.
-    pub group: Option<String>,
-    /// Where the script was configured.
-    #[serde(default)]
-    pub loc: Option<Loc>,
-}
 
 /// Address family named by `ip_family` or a fwmark group entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -288,10 +270,9 @@ pub enum ForwardingMethod {
 }
 
 /// Transport protocol of a virtual server (`protocol`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum LvsProtocol {
-    /// TCP (keepalived's default).
-    #[default]
+    /// TCP.
     Tcp,
     /// UDP.
     Udp,
@@ -345,18 +326,21 @@ pub struct VirtualServer {
     pub persistence_granularity: Option<PersistenceGranularity>,
     /// `persistence_engine` (e.g. `sip`).
     pub persistence_engine: Option<String>,
-    /// `protocol`; default TCP.
+    /// `protocol`; unset means keepalived reports it and uses UDP.
     pub protocol: Option<LvsProtocol>,
-    /// `ip_family`.
+    /// The address family: `ip_family` if given, otherwise deduced at the end of the block
+    /// the way keepalived does (from the address, `persistence_granularity`, or the first
+    /// non-tunnelled real or sorry server). `None` for a group whose family is only known
+    /// from the group.
     pub ip_family: Option<IpFamily>,
     /// `sorry_server`.
     pub sorry_server: Option<SorryServer>,
     /// `quorum`; default 1.
     pub quorum: Option<u32>,
     /// `quorum_up` script.
-    pub quorum_up: Option<CheckScript>,
+    pub quorum_up: Option<Script>,
     /// `quorum_down` script.
-    pub quorum_down: Option<CheckScript>,
+    pub quorum_down: Option<Script>,
     /// `hysteresis`; default 0.
     pub hysteresis: Option<u32>,
     /// `weight` (virtual server weight for group members); default 1.
@@ -401,9 +385,11 @@ impl VirtualServer {
         self.method.unwrap_or_default()
     }
 
-    /// The protocol in force (TCP unless set).
+    /// The protocol in force. keepalived 2.2.7 does not default to TCP: an address-based
+    /// virtual server without `protocol` is reported and set to UDP, which is what the
+    /// kernel does with protocol 0.
     pub fn effective_protocol(&self) -> LvsProtocol {
-        self.protocol.unwrap_or_default()
+        self.protocol.unwrap_or(LvsProtocol::Udp)
     }
 
     /// The quorum in force (1 unless set).
@@ -432,9 +418,9 @@ pub struct RealServer {
     /// `inhibit_on_failure [bool]`; inherits the virtual server's.
     pub inhibit_on_failure: Option<bool>,
     /// `notify_up` script.
-    pub notify_up: Option<CheckScript>,
+    pub notify_up: Option<Script>,
     /// `notify_down` script.
-    pub notify_down: Option<CheckScript>,
+    pub notify_down: Option<Script>,
     /// `uthreshold`: IPVS upper connection threshold.
     pub uthreshold: Option<u32>,
     /// `lthreshold`: IPVS lower connection threshold.
@@ -655,16 +641,12 @@ pub struct HttpCheck {
 pub struct MiscCheck {
     /// Common settings (MISC_CHECK's default retry is 0).
     pub common: CheckerCommon,
-    /// `misc_path` (required).
-    pub path: Option<CheckScript>,
+    /// `misc_path` (required). The user and group from `user` are in its `user`.
+    pub path: Option<Script>,
     /// `misc_timeout`; default the delay loop.
     pub timeout: Option<Duration>,
     /// `misc_dynamic`: exit codes 2..255 set the weight.
     pub dynamic: bool,
-    /// `user USER [GROUP]`.
-    pub user: Option<String>,
-    /// Group from `user`.
-    pub group: Option<String>,
 }
 
 /// A deprecated `host { … }` sub-block of SMTP_CHECK: one more server to try.
