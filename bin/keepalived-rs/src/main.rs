@@ -1,5 +1,54 @@
-//! keepalived-rs command line.
+//! keepalived-rs: keepalived's command line in front of the keepalived-rs daemon.
 
-fn main() {
-    println!("keepalived-rs {}", env!("CARGO_PKG_VERSION"));
+mod cli;
+mod config_test;
+mod signum;
+mod system_host;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+
+    if cli.version {
+        println!(
+            "keepalived-rs {} (keepalived 2.2 compatible)",
+            env!("CARGO_PKG_VERSION")
+        );
+        return ExitCode::SUCCESS;
+    }
+    if let Some(name) = &cli.signum {
+        return match signum::signum(name) {
+            Some(n) => {
+                println!("{n}");
+                ExitCode::SUCCESS
+            }
+            None => {
+                eprintln!("Unknown sigfunc {name}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    if cli.genhash {
+        eprintln!("keepalived-rs: genhash mode (-T) is not implemented yet");
+        return ExitCode::from(1);
+    }
+    if cli.config_test.is_some() || cli.dump_conf_json {
+        return config_test::run(&cli);
+    }
+    for (set, what) in [
+        (cli.snmp || cli.snmp_agent_socket.is_some(), "SNMP (-x/-A)"),
+        (cli.bfd_pid.is_some() || cli.no_bfd, "BFD (-B/-b)"),
+    ] {
+        if set {
+            eprintln!("keepalived-rs: {what} is not supported; option ignored");
+        }
+    }
+    eprintln!(
+        "keepalived-rs: the VRRP and checker daemons are not implemented yet; \
+         use --config-test to check {}",
+        cli.use_file.display()
+    );
+    ExitCode::from(1)
 }
