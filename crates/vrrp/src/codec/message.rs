@@ -303,20 +303,41 @@ impl<'a> RawMessage<'a> {
     pub fn addrs(&self, family: Family) -> Vec<IpAddr> {
         let count = usize::from(self.count());
         let body = self.bytes.get(HEADER_LEN..).unwrap_or(&[]);
+        let mut addrs = Vec::with_capacity(count.min(body.len() / family.addr_len()));
         match family {
-            Family::V4 => body
-                .chunks_exact(4)
-                .take(count)
-                .filter_map(|c| <[u8; 4]>::try_from(c).ok())
-                .map(|o| IpAddr::V4(Ipv4Addr::from(o)))
-                .collect(),
-            Family::V6 => body
-                .chunks_exact(16)
-                .take(count)
-                .filter_map(|c| <[u8; 16]>::try_from(c).ok())
-                .map(|o| IpAddr::V6(Ipv6Addr::from(o)))
-                .collect(),
+            Family::V4 => {
+                for c in body.chunks_exact(4).take(count) {
+                    if let Ok(o) = <[u8; 4]>::try_from(c) {
+                        addrs.push(IpAddr::V4(Ipv4Addr::from(o)));
+                    }
+                }
+            }
+            Family::V6 => {
+                for c in body.chunks_exact(16).take(count) {
+                    if let Ok(o) = <[u8; 16]>::try_from(c) {
+                        addrs.push(IpAddr::V6(Ipv6Addr::from(o)));
+                    }
+                }
+            }
         }
+        addrs
+    }
+
+    /// Whether the message carries exactly `addrs`, in that order (the usual case, checked in
+    /// linear time before any search).
+    pub fn carries_in_order(&self, addrs: &[IpAddr]) -> bool {
+        if usize::from(self.count()) != addrs.len() {
+            return false;
+        }
+        let mut at = HEADER_LEN;
+        addrs.iter().all(|a| {
+            let ok = match a {
+                IpAddr::V4(a) => self.bytes.get(at..at + 4) == Some(&a.octets()[..]),
+                IpAddr::V6(a) => self.bytes.get(at..at + 16) == Some(&a.octets()[..]),
+            };
+            at += Family::of(a).addr_len();
+            ok
+        })
     }
 
     /// Whether `vip` is among the addresses carried.

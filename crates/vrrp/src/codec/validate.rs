@@ -313,7 +313,7 @@ pub fn validate(packet: RxPacket<'_>, params: &RxParams) -> Result<Validated, Rx
     }
 
     let same_master = params.skip_check_adv_addr && params.last_master == Some(from);
-    if !same_master {
+    if !same_master && !raw.carries_in_order(&params.vips) {
         if usize::from(raw.count()) != params.vips.len() {
             warnings.push(RxWarning::VipCount {
                 from,
