@@ -397,6 +397,13 @@ impl Ctx {
 
     /// Parses `tok` as a decimal integer in `[min, max]` with keepalived's messages.
     pub fn int(&mut self, tok: &Token, min: i64, max: i64) -> Option<i64> {
+        if min >= 0 && tok.text.trim_start().starts_with('-') {
+            self.push(
+                Diagnostic::warning(Some(tok.loc), format!("negative number '{}'", tok.text))
+                    .with_len(tok.text.chars().count()),
+            );
+            return None;
+        }
         match parse_int_text(&tok.text) {
             None => {
                 self.push(
@@ -476,7 +483,37 @@ impl Ctx {
 
     /// Parses a timer: decimal seconds with microsecond resolution, in `[min, max]`.
     pub fn timer(&mut self, tok: &Token, min: Duration, max: Duration) -> Option<Duration> {
-        match parse_timer_text(&tok.text) {
+        if tok.text.starts_with('-') {
+            self.push(
+                Diagnostic::warning(Some(tok.loc), format!("negative number '{}'", tok.text))
+                    .with_len(tok.text.chars().count()),
+            );
+            return None;
+        }
+        let text = match tok.text.split_once('.') {
+            Some((w, f)) if f.len() > 6 && f.bytes().all(|b| b.is_ascii_digit()) => {
+                self.push(
+                    Diagnostic::warning(
+                        Some(tok.loc),
+                        format!("number '{}' has too many decimal places", tok.text),
+                    )
+                    .with_len(tok.text.chars().count()),
+                );
+                let round_up = f.as_bytes().get(6).is_some_and(|d| *d >= b'5');
+                let base = parse_timer_text(&format!("{w}.{}", &f[..6]));
+                base.map(|d| {
+                    if round_up {
+                        d + Duration::from_micros(1)
+                    } else {
+                        d
+                    }
+                })
+                .map(|d| format!("{}.{:06}", d.as_secs(), d.subsec_micros()))
+                .unwrap_or_else(|| tok.text.clone())
+            }
+            _ => tok.text.clone(),
+        };
+        match parse_timer_text(&text) {
             None => {
                 self.push(
                     Diagnostic::warning(Some(tok.loc), format!("invalid number '{}'", tok.text))
@@ -571,22 +608,34 @@ impl Ctx {
         self.ifname(tok)
     }
 
-    /// The script command of a script-type keyword (`notify_master "/bin/x a"`, `script ...`):
-    /// the text after the keyword, re-split with keepalived's quoting and escape rules.
+    /// The script of a script-type keyword (`notify_master "/bin/x a" [USER [GROUP]]`,
+    /// `script "..."`), split like keepalived: the rest of the line is split with the
+    /// quoting and escape rules, its first word is the command line (split again for argv),
+    /// and the next two words are the user and group.
     pub fn script_arg(&mut self, node: &Node) -> Option<crate::model::Script> {
         let rest = node.rest_raw();
-        if rest.is_empty() {
+        let words = split_script(rest);
+        let Some(cmd) = words.first() else {
             self.arg(node, 0);
             return None;
-        }
-        let argv = split_script(rest);
+        };
+        let argv = split_script(cmd);
         if argv.is_empty() {
-            self.arg(node, 0);
+            self.push(Diagnostic::warning(
+                Some(node.loc()),
+                format!("Unable to parse script '{cmd}' - ignoring"),
+            ));
             return None;
         }
+        let user = words.get(1).map(|u| crate::model::ScriptUser {
+            user: u.clone(),
+            group: words.get(2).cloned(),
+        });
         Some(crate::model::Script {
-            command: rest.to_string(),
+            command: cmd.clone(),
             argv,
+            user,
+            loc: Some(node.loc()),
         })
     }
 }
@@ -596,37 +645,21 @@ fn fmt_secs(d: Duration) -> String {
     let us = d.as_micros();
     let whole = us / 1_000_000;
     let frac = us % 1_000_000;
-    if frac == 0 {
-        whole.to_string()
-    } else {
-        let s = format!("{whole}.{frac:06}");
-        s.trim_end_matches('0').to_string()
-    }
+    format!("{whole}.{frac:06}")
 }
 
-/// Decimal integer with optional sign, or `0x` hex. `None` if not a number.
+/// Decimal integer with optional sign and leading blanks (like `strtol` base 10).
+/// `None` if not a number.
 pub fn parse_int_text(s: &str) -> Option<i128> {
+    let s = s.trim_start();
     let (neg, digits) = match s.strip_prefix('-') {
         Some(d) => (true, d),
         None => (false, s.strip_prefix('+').unwrap_or(s)),
     };
-    if digits.is_empty() || digits.len() > 30 {
+    if digits.is_empty() || digits.len() > 30 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let v = if let Some(hex) = digits
-        .strip_prefix("0x")
-        .or_else(|| digits.strip_prefix("0X"))
-    {
-        if hex.is_empty() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return None;
-        }
-        i128::from_str_radix(hex, 16).ok()?
-    } else {
-        if !digits.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        digits.parse::<i128>().ok()?
-    };
+    let v = digits.parse::<i128>().ok()?;
     Some(if neg { -v } else { v })
 }
 
@@ -914,7 +947,8 @@ mod tests {
         assert_eq!(parse_timer_text("1.0000001"), None);
         assert_eq!(parse_timer_text("-1"), None);
         assert_eq!(parse_int_text("27asdf"), None);
-        assert_eq!(parse_int_text("0x1f"), Some(31));
+        assert_eq!(parse_int_text("0x1f"), None);
+        assert_eq!(parse_int_text("-5"), Some(-5));
         assert_eq!(parse_bool_text("Yes"), Some(true));
         assert_eq!(
             parse_prefix_text("10.0.0.1/24"),
@@ -927,6 +961,7 @@ mod tests {
         assert!(valid_ifname("bond0.2"));
         assert!(!valid_ifname("a-very-long-interface"));
         assert_eq!(fmt_secs(Duration::from_micros(1)), "0.000001");
+        assert_eq!(fmt_secs(Duration::from_secs(255)), "255.000000");
         assert_eq!(
             fmt_secs(Duration::from_micros(4_294_967_295)),
             "4294.967295"

@@ -2,18 +2,48 @@
 //!
 //! See [`framework`] for how blocks are walked and how to add one.
 
+pub mod address;
 pub mod framework;
+pub mod global;
 pub mod lvs;
+pub mod misc;
+pub mod vrrp;
 
 use crate::lexer::Line;
 use crate::model::Config;
-use framework::{block, build_tree, walk, Ctx, Keyword};
+use framework::{block, build_tree, either, kw, walk, Ctx, Keyword};
 
 /// The top-level keyword table.
 const TOP: &[Keyword<Config>] = &[
+    block("global_defs", global::global_defs),
+    kw("net_namespace", misc::top_string),
+    kw("net_namespace_ipvs", misc::top_string),
+    kw("namespace_with_ipsets", |_, c, _| {
+        c.namespace_with_ipsets = true
+    }),
+    kw("use_pid_dir", |_, c, _| c.use_pid_dir = true),
+    kw("instance", misc::top_string),
+    kw("child_wait_time", misc::child_wait_time),
+    kw("linkbeat_use_polling", |_, c, _| {
+        c.linkbeat_use_polling = true
+    }),
+    block("linkbeat_interfaces", misc::linkbeat_interfaces),
+    block("interface_up_down_delays", misc::interface_up_down_delays),
+    block("track_group", misc::track_group),
+    block("static_ipaddress", misc::static_ipaddress),
+    block("static_routes", misc::static_routes),
+    block("static_rules", misc::static_routes),
+    block("track_file", misc::track_file),
+    block("vrrp_track_file", misc::track_file),
+    block("vrrp_track_process", misc::track_process),
+    block("vrrp_script", vrrp::vrrp_script),
+    block("vrrp_sync_group", vrrp::vrrp_sync_group),
+    block("garp_group", misc::garp_group),
+    block("vrrp_instance", vrrp::vrrp_instance),
+    block("bfd_instance", misc::bfd_instance),
     block("virtual_server", lvs::virtual_server),
     block("virtual_server_group", lvs::virtual_server_group),
-    block("SSL", lvs::ssl),
+    either("SSL", lvs::ssl),
 ];
 
 /// Parses logical lines into a [`Config`], reporting problems to `ctx`.
