@@ -37,13 +37,7 @@ fn crash_failover_is_master_down_after_last_advert() {
     let crash = secs(10) + ms(500);
     sim.schedule(crash, Op::Crash(0));
     sim.run_until(secs(20));
-    let last = sim
-        .sent
-        .iter()
-        .filter(|s| s.node == 0)
-        .next_back()
-        .unwrap()
-        .at;
+    let last = sim.sent.iter().rfind(|s| s.node == 0).unwrap().at;
     let first_b = sim.sent.iter().find(|s| s.node == 1).unwrap().at;
     let gap = first_b - last;
     assert!(
@@ -114,13 +108,7 @@ fn v3_fast_intervals_fail_over_at_master_down() {
         sim.run_until(secs(3));
         sim.schedule(secs(3) + us(1), Op::Crash(0));
         sim.run_until(secs(5));
-        let last = sim
-            .sent
-            .iter()
-            .filter(|s| s.node == 0)
-            .next_back()
-            .unwrap()
-            .at;
+        let last = sim.sent.iter().rfind(|s| s.node == 0).unwrap().at;
         let first_b = sim.sent.iter().find(|s| s.node == 1).unwrap().at;
         assert_eq!(first_b - last, down);
     }
