@@ -107,6 +107,63 @@ pub enum VsgMember {
     },
 }
 
+impl VsgMember {
+    /// The family the entry belongs to (`None` for a fwmark without family).
+    pub fn family(&self) -> Option<IpFamily> {
+        match self {
+            VsgMember::Address { ip, .. } | VsgMember::Range { first: ip, .. } => {
+                Some(IpFamily::of(ip))
+            }
+            VsgMember::Fwmark { family, .. } => *family,
+        }
+    }
+
+    /// The entry's port (0 for none or a fwmark).
+    pub fn port(&self) -> u16 {
+        match self {
+            VsgMember::Address { port, .. } | VsgMember::Range { port, .. } => port.unwrap_or(0),
+            VsgMember::Fwmark { .. } => 0,
+        }
+    }
+}
+
+impl VirtualServerGroup {
+    /// Whether the group has an IPv4 entry (address or fwmark with `inet`).
+    pub fn has_ipv4(&self) -> bool {
+        self.members
+            .iter()
+            .any(|m| m.family() == Some(IpFamily::Inet))
+    }
+
+    /// Whether the group has an IPv6 entry (address or fwmark with `inet6`).
+    pub fn has_ipv6(&self) -> bool {
+        self.members
+            .iter()
+            .any(|m| m.family() == Some(IpFamily::Inet6))
+    }
+
+    /// Whether the group has a fwmark entry without a family.
+    pub fn has_fwmark_without_family(&self) -> bool {
+        self.members
+            .iter()
+            .any(|m| matches!(m, VsgMember::Fwmark { family: None, .. }))
+    }
+
+    /// Whether the group has fwmark entries.
+    pub fn has_fwmarks(&self) -> bool {
+        self.members
+            .iter()
+            .any(|m| matches!(m, VsgMember::Fwmark { .. }))
+    }
+
+    /// Whether the group has address entries.
+    pub fn has_addresses(&self) -> bool {
+        self.members
+            .iter()
+            .any(|m| !matches!(m, VsgMember::Fwmark { .. }))
+    }
+}
+
 /// How a `virtual_server` is identified.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum VirtualServerKey {
@@ -479,9 +536,10 @@ impl RealServer {
         }
     }
 
-    /// The configured weight (1 unless set).
-    pub fn effective_weight(&self) -> u32 {
-        self.weight.unwrap_or(1)
+    /// The weight in force: the real server's own, else the virtual server's `weight`
+    /// (default 1).
+    pub fn effective_weight(&self, vs: &VirtualServer) -> u32 {
+        self.weight.or(vs.weight).unwrap_or(1)
     }
 
     /// The forwarding method in force for this real server.

@@ -178,18 +178,8 @@ pub fn virtual_server_group(ctx: &mut Ctx, config: &mut Config, node: &Node) {
             vsg.members.push(m);
         }
     }
-    let has_v4 = vsg
-        .members
-        .iter()
-        .any(|m| member_family(m) == Some(IpFamily::Inet));
-    let has_v6 = vsg
-        .members
-        .iter()
-        .any(|m| member_family(m) == Some(IpFamily::Inet6));
-    let fwmark_no_family = vsg
-        .members
-        .iter()
-        .any(|m| matches!(m, VsgMember::Fwmark { family: None, .. }));
+    let (has_v4, has_v6) = (vsg.has_ipv4(), vsg.has_ipv6());
+    let fwmark_no_family = vsg.has_fwmark_without_family();
     if vsg.members.is_empty() {
         ctx.warn(
             node.loc(),
@@ -211,16 +201,6 @@ pub fn virtual_server_group(ctx: &mut Ctx, config: &mut Config, node: &Node) {
         return;
     }
     config.virtual_server_groups.push(vsg);
-}
-
-/// The family a group entry contributes (`None` for a fwmark without family).
-pub fn member_family(m: &VsgMember) -> Option<IpFamily> {
-    match m {
-        VsgMember::Address { ip, .. } | VsgMember::Range { first: ip, .. } => {
-            Some(IpFamily::of(ip))
-        }
-        VsgMember::Fwmark { family, .. } => *family,
-    }
 }
 
 fn vsg_entry(c: &mut Ctx, gname: &str, n: &Node) -> Option<VsgMember> {
