@@ -108,6 +108,26 @@ impl SyncGroup {
     }
 }
 
+/// What a reload did besides the routed actions of the kept and new instances.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReloadOutcome {
+    /// Actions of the instances that stay or are new, in order.
+    pub actions: Vec<Routed>,
+    /// Instances no longer in the configuration, with what their shutdown asks
+    /// (priority 0 and VIP removal for a MASTER, STOP notifies).
+    pub removed: Vec<(String, Vec<Action>)>,
+}
+
+/// What identifies an instance across a reload: VRID, family, interface, unicast or not.
+fn reload_key(p: &InstanceParams) -> (u8, bool, &str, bool) {
+    (
+        p.vrid,
+        p.primary_addr.is_ipv4(),
+        p.interface.as_str(),
+        p.unicast,
+    )
+}
+
 /// All the instances and sync groups of one VRRP process.
 #[derive(Debug, Clone)]
 pub struct Router {
@@ -170,6 +190,63 @@ impl Router {
             group_of,
             scratch: Vec::new(),
         })
+    }
+
+    /// SIGHUP: replaces the configuration. Instances are matched by (VRID, family, interface,
+    /// unicast); a matched instance keeps its state and counters and gets the new parameters
+    /// (a MASTER re-advertises and changes only the VIPs that differ), a new one starts, a
+    /// vanished one shuts down. Group states carry over without group notifies.
+    pub fn reload(
+        &mut self,
+        now: Time,
+        instances: Vec<InstanceParams>,
+        groups: Vec<SyncGroupParams>,
+    ) -> Result<ReloadOutcome, RouterError> {
+        let mut next = Router::new(instances, groups)?;
+        let mut old: Vec<Option<Instance>> = std::mem::take(&mut self.instances)
+            .into_iter()
+            .map(Some)
+            .collect();
+        let mut outcome = ReloadOutcome::default();
+        let mut fresh = Vec::new();
+        for (j, slot) in next.instances.iter_mut().enumerate() {
+            let params = slot.params().clone();
+            let matched = old.iter_mut().find(|o| {
+                o.as_ref()
+                    .is_some_and(|o| reload_key(o.params()) == reload_key(&params))
+            });
+            match matched.and_then(Option::take) {
+                Some(mut inst) => {
+                    let in_group = next.group_of.get(j).copied().flatten().is_some();
+                    inst.set_sync(in_group, true);
+                    let actions = inst.handle(now, Input::Reload(Box::new(params)));
+                    outcome
+                        .actions
+                        .extend(actions.into_iter().map(|action| Routed {
+                            source: Source::Instance(j),
+                            action,
+                        }));
+                    *slot = inst;
+                }
+                None => fresh.push(j),
+            }
+        }
+        for inst in old.into_iter().flatten() {
+            let mut inst = inst;
+            let actions = inst.handle(now, Input::Shutdown);
+            outcome.removed.push((inst.name().to_string(), actions));
+        }
+        for g in 0..next.groups.len() {
+            let derived = next.derived_state(g);
+            if let Some(grp) = next.groups.get_mut(g) {
+                grp.state = derived;
+            }
+        }
+        for j in fresh {
+            next.dispatch(now, j, Input::Start, &mut outcome.actions);
+        }
+        *self = next;
+        Ok(outcome)
     }
 
     /// The instances.
@@ -326,7 +403,7 @@ impl Router {
         self.report_group(g, out);
     }
 
-    fn report_group(&mut self, g: usize, out: &mut Vec<Routed>) {
+    fn derived_state(&self, g: usize) -> State {
         let states: Vec<State> = self
             .groups
             .get(g)
@@ -337,7 +414,7 @@ impl Router {
                     .collect()
             })
             .unwrap_or_default();
-        let derived = if states.contains(&State::Init) {
+        if states.contains(&State::Init) {
             State::Init
         } else if states.iter().all(|s| *s == State::Stop) {
             State::Stop
@@ -347,7 +424,11 @@ impl Router {
             State::Master
         } else {
             State::Backup
-        };
+        }
+    }
+
+    fn report_group(&mut self, g: usize, out: &mut Vec<Routed>) {
+        let derived = self.derived_state(g);
         let Some(grp) = self.groups.get_mut(g) else {
             return;
         };

@@ -609,9 +609,10 @@ fn statistics_count_like_keepalived() {
     assert_eq!(s.pri_zero_sent, 0);
 }
 
-// The FIFO carries the effective priority, the generic script the configured one.
+// keepalived send_instance_notifies: the generic script and the FIFO both carry the
+// effective priority (base + tracker weights).
 #[test]
-fn fifo_uses_effective_and_script_uses_base_priority() {
+fn notifies_carry_the_effective_priority() {
     let mut p = params(150);
     p.trackers = vec![script(-60)];
     let mut inst = started(p);
@@ -620,6 +621,60 @@ fn fifo_uses_effective_and_script_uses_base_priority() {
     assert!(out.contains(&Action::FifoWrite("INSTANCE \"VI_1\" MASTER 90\n".into())));
     assert!(notifies(&out).contains(&(
         NotifyScript::Generic,
-        args(&["INSTANCE", "VI_1", "MASTER", "150"])
+        args(&["INSTANCE", "VI_1", "MASTER", "90"])
     )));
+}
+
+// keepalived vrrp_init_state (`reload_master`): an instance that was MASTER before its VRRP
+// process was respawned becomes MASTER again after 1 µs, without a BACKUP report.
+#[test]
+fn resume_as_master_after_respawn() {
+    let mut inst = Instance::new(params(100));
+    let out = inst.handle(Duration::ZERO, Input::Resume { was_master: true });
+    assert!(notifies(&out).is_empty());
+    let (at, out) = fire(&mut inst);
+    assert_eq!(at, us(1));
+    assert_eq!(inst.state(), State::Master);
+    assert!(out.iter().any(|a| matches!(a, Action::AddVips { .. })));
+    let mut inst = Instance::new(params(100));
+    inst.handle(Duration::ZERO, Input::Resume { was_master: false });
+    assert_eq!(inst.next_deadline(), Some(us(3_609_375)));
+}
+
+// keepalived: two owners (255) log a configuration error; the one with the lower address
+// reverts to BACKUP at once. With owner_ignore_adverts an owner drops every advert.
+#[test]
+fn two_owners_and_owner_ignore_adverts() {
+    let mut p = params(255);
+    p.initial_state = InitialState::Master;
+    let (mut inst, at) = master(p.clone());
+    let out = rx(&mut inst, at + us(10), 255, 9);
+    assert!(logs(&out)[0].contains("CONFIGURATION ERROR: local instance and 10.0.0.9"));
+    assert_eq!(inst.state(), State::Backup);
+
+    p.owner_ignore_adverts = true;
+    let (mut inst, at) = master(p);
+    assert!(rx(&mut inst, at + us(10), 255, 9).is_empty());
+    assert_eq!(inst.state(), State::Master);
+    assert_eq!(inst.stats().advert_rcvd, 0);
+}
+
+// keepalived try_up_instance (#1283): with unicast peers, leaving FAULT sends one gratuitous
+// ARP / NA for our own source address to refresh the peers' neighbour caches.
+#[test]
+fn unicast_leaving_fault_announces_own_address() {
+    let mut p = params(100);
+    p.unicast = true;
+    let mut inst = started(p);
+    inst.handle(SEC, Input::Link { up: false });
+    let out = inst.handle(2 * SEC, Input::Link { up: true });
+    assert_eq!(
+        out.iter()
+            .find(|a| matches!(a, Action::SendGarp { .. }))
+            .cloned(),
+        Some(Action::SendGarp {
+            addrs: vec![ip(5)],
+            repeat: 1
+        })
+    );
 }

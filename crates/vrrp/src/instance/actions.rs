@@ -12,6 +12,12 @@ use std::net::IpAddr;
 pub enum Input {
     /// Leave INIT: enter BACKUP (or FAULT), or MASTER at once for `state MASTER`.
     Start,
+    /// Leave INIT after a respawn of the VRRP process: an instance that was MASTER
+    /// before becomes MASTER again at once (keepalived's `reload_master`), keeping its VIPs.
+    Resume {
+        /// The state last reported before the respawn was MASTER.
+        was_master: bool,
+    },
     /// A validated advert for this instance's VRID, from `source`.
     Advert {
         /// The decoded advert.

@@ -166,7 +166,8 @@ impl Instance {
     /// Like [`Instance::handle`], appending to `out` (no allocation when nothing happens).
     pub fn handle_into(&mut self, now: Time, input: Input, out: &mut Vec<Action>) {
         match input {
-            Input::Start => self.start(now, out),
+            Input::Start => self.start(now, false, out),
+            Input::Resume { was_master } => self.start(now, was_master, out),
             Input::Advert { advert, source } => self.on_advert(now, &advert, source, out),
             Input::Timer(id) => self.on_timer(now, id, out),
             Input::Tracker { kind, name, value } => self.on_tracker(now, kind, &name, value, out),
@@ -212,7 +213,7 @@ impl Instance {
 
     // ----- inputs -----
 
-    fn start(&mut self, now: Time, out: &mut Vec<Action>) {
+    fn start(&mut self, now: Time, was_master: bool, out: &mut Vec<Action>) {
         if self.state != State::Init {
             return;
         }
@@ -224,7 +225,7 @@ impl Instance {
                 out,
             );
             self.notify(State::Fault, out);
-        } else if self.params.initial_state == InitialState::Master {
+        } else if was_master || self.params.initial_state == InitialState::Master {
             // keepalived: "the simplest way to become master is to time out from BACKUP
             // very quickly" - BACKUP without a report, and a 1 µs down timer.
             self.state = State::Backup;
@@ -245,6 +246,9 @@ impl Instance {
     fn on_advert(&mut self, now: Time, advert: &Advert, source: IpAddr, out: &mut Vec<Action>) {
         if !matches!(self.state, State::Backup | State::Master) {
             return; // INIT, FAULT and STOP ignore packets
+        }
+        if self.params.owner_ignore_adverts && self.params.is_owner() {
+            return;
         }
         self.stats.advert_rcvd += 1;
         if advert.priority == 0 {
@@ -311,6 +315,15 @@ impl Instance {
         }
         if prio == ours && source == self.params.primary_addr {
             return; // our own advert looped back
+        }
+        if prio == 255 && self.params.is_owner() {
+            self.log(
+                format!(
+                    "({}) CONFIGURATION ERROR: local instance and {source} are both configured as address owner, please fix",
+                    self.params.name
+                ),
+                out,
+            );
         }
         let higher = prio > ours || (prio == ours && source > self.params.primary_addr);
         if higher {
@@ -574,6 +587,13 @@ impl Instance {
         match (self.faults.is_clear(), self.state) {
             (false, State::Backup | State::Master) => self.enter_fault(now, out),
             (true, State::Fault) => {
+                if self.params.unicast {
+                    // keepalived #1283: refresh the peers' neighbour cache for our source.
+                    out.push(Action::SendGarp {
+                        addrs: vec![self.params.primary_addr],
+                        repeat: 1,
+                    });
+                }
                 if self.params.is_owner() && self.params.initial_state == InitialState::Master {
                     self.enter_master(now, out);
                 } else {
@@ -691,14 +711,15 @@ impl Instance {
             });
         }
         if n.generic {
-            // The generic script gets the configured priority (150 even in FAULT).
+            // keepalived's send_instance_notifies passes the effective priority. The lab saw
+            // 150 in FAULT too: FAULT never changes the effective priority.
             out.push(Action::RunNotify {
                 script: NotifyScript::Generic,
                 args: generic_notify_args(
                     "INSTANCE",
                     &self.params.name,
                     state,
-                    self.params.priority,
+                    self.effective_priority,
                 ),
             });
         }

@@ -72,6 +72,9 @@ pub struct InstanceParams {
     pub name: String,
     /// Virtual router id, 1..=255.
     pub vrid: u8,
+    /// The interface the instance runs on; with the VRID, family and unicast flag it
+    /// identifies the instance across a reload.
+    pub interface: String,
     /// Protocol version.
     pub version: Version,
     /// `priority` as configured (1..=255, 255 = address owner).
@@ -100,6 +103,8 @@ pub struct InstanceParams {
     pub lower_prio_no_advert: bool,
     /// `higher_prio_send_advert`.
     pub higher_prio_send_advert: bool,
+    /// `owner_ignore_adverts` (forced by strict mode): an owner drops every advert.
+    pub owner_ignore_adverts: bool,
     /// `down_timer_adverts` (default 3).
     pub down_timer_adverts: u32,
     /// Trackers that change the priority or put the instance in FAULT.
@@ -119,6 +124,7 @@ impl InstanceParams {
         InstanceParams {
             name: name.into(),
             vrid,
+            interface: String::new(),
             version: Version::V2,
             priority: 100,
             advert_interval: Duration::from_secs(1),
@@ -133,6 +139,7 @@ impl InstanceParams {
             garp: GarpParams::default(),
             lower_prio_no_advert: false,
             higher_prio_send_advert: false,
+            owner_ignore_adverts: false,
             down_timer_adverts: 3,
             trackers: Vec::new(),
             notify: NotifyParams::default(),
