@@ -56,7 +56,7 @@ pub fn load(path: &Path, opts: &LoadOptions, host: &dyn Host) -> Loaded {
         &mut sources,
         &mut diagnostics,
     );
-    finish(lines, sources, diagnostics, host)
+    finish(lines, sources, diagnostics, host, Path::new("."))
 }
 
 /// Parses and validates configuration text named `name` (for tests and fuzzing).
@@ -70,7 +70,7 @@ pub fn load_str(name: &str, text: &str, opts: &LoadOptions, host: &dyn Host) -> 
         &mut sources,
         &mut diagnostics,
     );
-    finish(lines, sources, diagnostics, host)
+    finish(lines, sources, diagnostics, host, Path::new("."))
 }
 
 // The lexer may grow options of its own: keep its defaults for them.
@@ -87,11 +87,12 @@ fn finish(
     sources: SourceMap,
     mut diagnostics: Vec<Diagnostic>,
     host: &dyn Host,
+    base: &Path,
 ) -> Loaded {
     let mut ctx = parse::framework::Ctx::new();
     let mut config = parse::parse(lines, &mut ctx);
     diagnostics.append(&mut ctx.diags);
-    validate::validate(&mut config, host, &mut diagnostics);
+    validate::validate_in(&mut config, host, base, &mut diagnostics);
     Loaded {
         config,
         diagnostics,

@@ -208,6 +208,10 @@ pub struct VrrpInstance {
     pub version: Option<u8>,
     /// `native_ipv6`.
     pub native_ipv6: bool,
+    /// The address family deduced while parsing (first of `mcast_src_ip`/`unicast_src_ip`,
+    /// `mcast_dst_ip`, VIPs, unicast peers, `native_ipv6`): `Some(true)` for IPv6, `None`
+    /// when nothing says (IPv4).
+    pub ipv6: Option<bool>,
     /// `virtual_ipaddress { ... }`.
     pub virtual_ipaddress: Vec<VirtualAddress>,
     /// `virtual_ipaddress_excluded { ... }`.
@@ -315,17 +319,9 @@ impl VrrpInstance {
             })
     }
 
-    /// Whether the instance is IPv6: from its VIPs, source or destination address, or
-    /// `native_ipv6`.
+    /// Whether the instance is IPv6 (see [`VrrpInstance::ipv6`]).
     pub fn is_ipv6(&self) -> bool {
-        self.native_ipv6
-            || self
-                .virtual_ipaddress
-                .first()
-                .map(|a| a.addr.is_ipv6())
-                .or(self.src_ip.map(|a| a.is_ipv6()))
-                .or(self.mcast_dst_ip.map(|a| a.is_ipv6()))
-                .unwrap_or(false)
+        self.ipv6.unwrap_or(false)
     }
 }
 

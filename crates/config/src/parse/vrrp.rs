@@ -261,9 +261,27 @@ fn set_repeat(ctx: &mut Ctx, node: &Node, owner: &str, what: &str) -> Option<u32
     }
 }
 
+/// Sets or checks the instance's address family; `false` when `ip` does not match it.
+fn family_ok(v: &mut VrrpInstance, ip: std::net::IpAddr) -> bool {
+    match v.ipv6 {
+        None => {
+            v.ipv6 = Some(ip.is_ipv6());
+            true
+        }
+        Some(f) => f == ip.is_ipv6(),
+    }
+}
+
 fn src_ip(ctx: &mut Ctx, v: &mut VrrpInstance, node: &Node) {
     let Some(tok) = ctx.arg(node, 0) else { return };
     match super::framework::parse_ip_text(&tok.text) {
+        Some(ip) if !family_ok(v, ip) => ctx.warn(
+            tok.loc,
+            format!(
+                "Configuration error: VRRP instance[{}] and src address[{}] MUST be of the same family !!! Skipping...",
+                v.name, tok.text
+            ),
+        ),
         Some(ip) => v.src_ip = Some(ip),
         None => ctx.warn(
             tok.loc,
@@ -439,6 +457,16 @@ fn unicast_peers(ctx: &mut Ctx, v: &mut VrrpInstance, node: &Node) {
                 peer.max_ttl = None;
             }
         }
+        if !family_ok(v, peer.addr) {
+            ctx.warn(
+                first.loc,
+                format!(
+                    "Configuration error: VRRP instance[{}] and unicast peer address[{}] MUST be of the same family !!! Skipping...",
+                    v.name, first.text
+                ),
+            );
+            continue;
+        }
         if v.unicast_peers.iter().any(|p| p.addr == peer.addr) {
             ctx.warn(
                 first.loc,
@@ -459,6 +487,15 @@ fn addresses(ctx: &mut Ctx, v: &mut VrrpInstance, node: &Node) {
         if let Some(a) = parse_address_entry(ctx, entry, AddressKind::Virtual) {
             if excluded {
                 v.virtual_ipaddress_excluded.push(a);
+            } else if !family_ok(v, a.addr) {
+                let text = entry.keyword().to_string();
+                ctx.warn(
+                    entry.loc(),
+                    format!(
+                        "({}): address family must match VRRP instance [{text}] - ignoring",
+                        v.name
+                    ),
+                );
             } else {
                 v.virtual_ipaddress.push(a);
             }
@@ -629,7 +666,7 @@ const INSTANCE: &[Keyword<VrrpInstance>] = &[
         match c.int(tok, 2, 3) {
             Some(ver) => {
                 let ver = u8::try_from(ver).unwrap_or(2);
-                if v.version.is_some_and(|o| o != ver) || (ver == 2 && v.native_ipv6) {
+                if v.version.is_some_and(|o| o != ver) || (ver == 2 && v.ipv6 == Some(true)) {
                     c.warn(
                         tok.loc,
                         format!(
@@ -663,6 +700,7 @@ const INSTANCE: &[Keyword<VrrpInstance>] = &[
             return;
         }
         v.native_ipv6 = true;
+        v.ipv6 = Some(true);
         v.version = Some(3);
     }),
     block("virtual_ipaddress", addresses),
@@ -689,6 +727,13 @@ const INSTANCE: &[Keyword<VrrpInstance>] = &[
     kw("mcast_dst_ip", |c, v, n| {
         let Some(tok) = c.arg(n, 0) else { return };
         match super::framework::parse_ip_text(&tok.text) {
+            Some(ip) if !family_ok(v, ip) => c.warn(
+                tok.loc,
+                format!(
+                    "({}) mcast dest address {} MUST match VRRP instance family. Skipping...",
+                    v.name, tok.text
+                ),
+            ),
             Some(ip) if ip.is_multicast() => v.mcast_dst_ip = Some(ip),
             Some(ip) => c.warn(
                 tok.loc,

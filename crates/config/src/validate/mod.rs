@@ -1,9 +1,66 @@
 //! Semantic checks over the parsed model, with keepalived's outcome classes.
+//!
+//! The checks follow keepalived 2.2.7's `--config-test`: the lookups its parsers make
+//! against the live system (interfaces, users, script files, host names) and the checks of
+//! `vrrp_complete_init()`. Like keepalived they also normalise the model: invalid values get
+//! keepalived's defaults and refused entries are removed, so the returned config is what
+//! keepalived would run.
+
+mod lvs;
+mod scripts;
+mod vrrp;
 
 use crate::diag::Diagnostic;
 use crate::host::Host;
 use crate::model::Config;
+use crate::source::Loc;
+use std::path::Path;
 
-/// Runs every semantic check, pushing findings to `diags`. May normalise the model the way
-/// keepalived does (defaults for invalid values, removed entries).
-pub fn validate(_config: &mut Config, _host: &dyn Host, _diags: &mut Vec<Diagnostic>) {}
+/// Collects findings; small helpers keep the checks readable.
+pub(crate) struct Report<'a> {
+    diags: &'a mut Vec<Diagnostic>,
+}
+
+impl Report<'_> {
+    /// Records a diagnostic.
+    pub(crate) fn push(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    /// A `General` warning (keepalived counts it as a config error).
+    pub(crate) fn warn(&mut self, loc: Option<Loc>, message: impl Into<String>) {
+        self.diags.push(Diagnostic::warning(loc, message));
+    }
+}
+
+/// Runs every semantic check, pushing findings to `diags`. Relative script paths are
+/// resolved against the current directory.
+pub fn validate(config: &mut Config, host: &dyn Host, diags: &mut Vec<Diagnostic>) {
+    validate_in(config, host, Path::new("."), diags);
+}
+
+/// Runs every semantic check; `base` is the directory of the main config file, against
+/// which keepalived (run from there) resolves relative script paths.
+pub fn validate_in(config: &mut Config, host: &dyn Host, base: &Path, diags: &mut Vec<Diagnostic>) {
+    let mut r = Report { diags };
+    if let Some(ns) = &config.net_namespace {
+        if !host.netns_exists(ns) {
+            r.push(
+                Diagnostic::warning(
+                    None,
+                    format!("network namespace {ns} does not exist here: interfaces are checked in the current namespace"),
+                )
+                .with_class(crate::diag::ConfigClass::Ok),
+            );
+        }
+    }
+    vrrp::check_globals(config, host, &mut r);
+    vrrp::check_instance_interfaces(config, host, &mut r);
+    scripts::check_start_stop(config, host, base, &mut r);
+    scripts::check(config, host, base, &mut r);
+    vrrp::check_trackers(config, host, &mut r);
+    vrrp::check_instances(config, &mut r);
+    vrrp::check_lvs_syncd(config, &mut r);
+    vrrp::check_unused_scripts(config, &mut r);
+    lvs::check(config, host, r.diags);
+}

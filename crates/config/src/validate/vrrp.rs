@@ -1,0 +1,841 @@
+//! VRRP-side semantic checks: what keepalived's `vrrp_complete_init()` and the parse-time
+//! lookups against the live system report, with the same outcome classes.
+
+use super::Report;
+use crate::diag::{ConfigClass, Diagnostic};
+use crate::host::Host;
+use crate::model::vrrp::{InitialState, TrackRef, OWNER_PRIORITY};
+use crate::model::{Config, VrrpInstance};
+use crate::source::Loc;
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// Whether an interface is usable: it exists, or `dynamic_interfaces` lets it appear later.
+fn iface_ok(config: &Config, host: &dyn Host, name: &str) -> bool {
+    config.global.dynamic_interfaces.is_some() || host.interface_exists(name)
+}
+
+/// Whether a named object is defined before `at` (keepalived resolves references while
+/// parsing, so a later definition is "not found").
+fn defined_before(def: Option<Loc>, at: Option<Loc>) -> bool {
+    match (def, at) {
+        (Some(d), Some(a)) => d < a,
+        _ => true,
+    }
+}
+
+/// Checks interfaces named outside instances: garp groups, link-beat, debounce delays, the
+/// SMTP server.
+pub fn check_globals(config: &mut Config, host: &dyn Host, r: &mut Report) {
+    if let Some(s) = &config.global.smtp_server {
+        let ip_like = !s.host.contains(['-', '/']) && s.host.parse::<IpAddr>().is_ok();
+        if !ip_like && !host.resolves(&s.host) {
+            r.push(
+                Diagnostic::warning(s.loc, format!("Invalid smtp server {} {}", s.host, s.port))
+                    .with_hint("the name does not resolve; use an IP address"),
+            );
+        }
+    }
+    if let (Some(su), Some(loc)) = (&config.global.script_user, config.global.script_user_loc) {
+        let ok =
+            host.user_exists(&su.user) && su.group.as_deref().is_none_or(|g| host.group_exists(g));
+        if !ok {
+            r.push(
+                Diagnostic::warning(Some(loc), "Error setting global script uid/gid")
+                    .with_hint(format!("user '{}' or its group does not exist", su.user)),
+            );
+        }
+    }
+    for g in &config.garp_groups {
+        for i in &g.interfaces {
+            if !iface_ok(config, host, i) {
+                r.warn(
+                    g.loc,
+                    format!("WARNING - interface {i} specified for garp_group doesn't exist"),
+                );
+            }
+        }
+    }
+    for l in &config.linkbeat_interfaces {
+        if !iface_ok(config, host, &l.interface) {
+            r.push(
+                Diagnostic::error(
+                    l.loc,
+                    format!(
+                        "unknown interface {} specified for linkbeat interface",
+                        l.interface
+                    ),
+                )
+                .with_class(ConfigClass::Fatal),
+            );
+        }
+    }
+    for d in &config.interface_up_down_delays {
+        if !iface_ok(config, host, &d.interface) {
+            r.push(
+                Diagnostic::error(
+                    d.loc,
+                    format!(
+                        "unknown interface {} specified for up/down delay",
+                        d.interface
+                    ),
+                )
+                .with_class(ConfigClass::Fatal),
+            );
+        }
+    }
+    for a in &config.statics.addresses {
+        if let Some(dev) = &a.dev {
+            if !iface_ok(config, host, dev) {
+                r.warn(
+                    a.loc,
+                    format!(
+                        "WARNING - interface {dev} for ip address {} doesn't exist",
+                        a.addr
+                    ),
+                );
+            }
+        }
+    }
+}
+
+/// Drops references to undefined (or later-defined) trackers, with keepalived's messages.
+fn resolve_refs(
+    r: &mut Report,
+    owner: &str,
+    refs: &mut Vec<TrackRef>,
+    known: &HashMap<&str, Option<Loc>>,
+    what: &str,
+) {
+    refs.retain(|t| {
+        let found = known
+            .get(t.name.as_str())
+            .is_some_and(|def| defined_before(*def, t.loc));
+        if !found {
+            let msg = match what {
+                "file" => format!("track_file {} not found", t.name),
+                _ => format!("({owner}) track {what} {} not found, ignoring...", t.name),
+            };
+            r.warn(t.loc, msg);
+        }
+        found
+    });
+}
+
+/// Resolves tracker references of instances and sync groups, and checks tracked interfaces.
+pub fn check_trackers(config: &mut Config, host: &dyn Host, r: &mut Report) {
+    let scripts: HashMap<&str, Option<Loc>> = config
+        .vrrp_scripts
+        .iter()
+        .map(|s| (s.name.as_str(), s.loc))
+        .collect();
+    let files: HashMap<&str, Option<Loc>> = config
+        .track_files
+        .iter()
+        .map(|s| (s.name.as_str(), s.loc))
+        .collect();
+    let procs: HashMap<&str, Option<Loc>> = config
+        .track_processes
+        .iter()
+        .map(|s| (s.name.as_str(), s.loc))
+        .collect();
+    let bfds: HashMap<&str, Option<Loc>> = config
+        .bfd_instances
+        .iter()
+        .map(|s| (s.name.as_str(), s.loc))
+        .collect();
+    let dynamic = config.global.dynamic_interfaces.is_some();
+    let check_ifs = |owner: &str, refs: &mut Vec<TrackRef>, r: &mut Report| {
+        refs.retain(|t| {
+            let ok = dynamic || host.interface_exists(&t.name);
+            if !ok {
+                r.warn(
+                    t.loc,
+                    format!("({owner}) tracked interface {} doesn't exist", t.name),
+                );
+            }
+            ok
+        });
+    };
+    for v in &mut config.vrrp_instances {
+        let name = v.name.clone();
+        check_ifs(&name, &mut v.track.interfaces, r);
+        resolve_refs(r, &name, &mut v.track.scripts, &scripts, "script");
+        resolve_refs(r, &name, &mut v.track.files, &files, "file");
+        resolve_refs(r, &name, &mut v.track.processes, &procs, "process");
+        resolve_refs(r, &name, &mut v.track.bfds, &bfds, "bfd");
+    }
+    for g in &mut config.sync_groups {
+        let name = g.name.clone();
+        check_ifs(&name, &mut g.track.interfaces, r);
+        resolve_refs(r, &name, &mut g.track.scripts, &scripts, "script");
+        resolve_refs(r, &name, &mut g.track.files, &files, "file");
+        resolve_refs(r, &name, &mut g.track.processes, &procs, "process");
+        resolve_refs(r, &name, &mut g.track.bfds, &bfds, "bfd");
+    }
+}
+
+/// Interface checks done while parsing an instance (`vrrp_int_handler`, VIP `dev`).
+pub fn check_instance_interfaces(config: &mut Config, host: &dyn Host, r: &mut Report) {
+    let dynamic = config.global.dynamic_interfaces.is_some();
+    let mut missing_any = false;
+    for v in &mut config.vrrp_instances {
+        if let Some(i) = v.interface.clone() {
+            if i == "lo" {
+                r.warn(
+                    v.interface_loc,
+                    format!(
+                        "({}) cannot use a loopback interface ({i}) for vrrp - ignoring",
+                        v.name
+                    ),
+                );
+                v.interface = None;
+            } else if !dynamic && !host.interface_exists(&i) {
+                r.push(
+                    Diagnostic::warning(
+                        v.interface_loc,
+                        format!(
+                            "WARNING - interface {i} for vrrp_instance {} doesn't exist",
+                            v.name
+                        ),
+                    )
+                    .with_len(i.chars().count())
+                    .with_hint(
+                        "use an existing interface, or set dynamic_interfaces in global_defs",
+                    ),
+                );
+                v.interface = None;
+                missing_any = true;
+            }
+        }
+        for a in v
+            .virtual_ipaddress
+            .iter()
+            .chain(v.virtual_ipaddress_excluded.iter())
+        {
+            if let Some(dev) = &a.dev {
+                if !dynamic && !host.interface_exists(dev) {
+                    r.warn(
+                        a.loc,
+                        format!(
+                            "WARNING - interface {dev} for ip address {} doesn't exist",
+                            addr_text(a.addr, a.prefix)
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    if missing_any {
+        r.push(
+            Diagnostic::error(None, "Non-existent interface specified in configuration")
+                .with_class(ConfigClass::BadInterface),
+        );
+    }
+}
+
+fn addr_text(ip: IpAddr, prefix: u8) -> String {
+    let full = if ip.is_ipv4() { 32 } else { 128 };
+    if prefix == full {
+        ip.to_string()
+    } else {
+        format!("{ip}/{prefix}")
+    }
+}
+
+/// `chk_min_cfg`, sync groups, `vrrp_complete_instance` and VRID conflicts.
+pub fn check_instances(config: &mut Config, r: &mut Report) {
+    // chk_min_cfg: keepalived stops validating VRRP at the first failure.
+    for v in &config.vrrp_instances {
+        if v.virtual_router_id.is_none() {
+            r.push(
+                Diagnostic::warning(
+                    v.loc,
+                    format!("({}) the virtual router id must be set", v.name),
+                )
+                .with_hint(
+                    "add 'virtual_router_id N' (1-255), the same on every router of this group",
+                ),
+            );
+            return;
+        }
+        // keepalived 2.2.7 tests its unicast flag here before setting it, so an instance
+        // without a (usable) interface always stops the validation.
+        if v.interface.is_none() {
+            r.warn(v.loc, format!("({}) Unknown interface!", v.name));
+            return;
+        }
+    }
+    check_sync_groups(config, r);
+    let strict_global = config.global.vrrp_strict;
+    let global_version = config.global.vrrp_version;
+    for v in &mut config.vrrp_instances {
+        if !complete_instance(v, strict_global, global_version, r) {
+            return;
+        }
+    }
+    check_vrid_conflicts(config, r);
+}
+
+fn check_sync_groups(config: &mut Config, r: &mut Report) {
+    let names: HashSet<&str> = config
+        .vrrp_instances
+        .iter()
+        .map(|v| v.name.as_str())
+        .collect();
+    let mut member_of: HashSet<String> = HashSet::new();
+    let mut keep = Vec::with_capacity(config.sync_groups.len());
+    for mut g in std::mem::take(&mut config.sync_groups) {
+        if g.group.is_empty() {
+            r.warn(
+                g.loc,
+                format!("Sync group {} has no virtual router(s). removing", g.name),
+            );
+            continue;
+        }
+        let mut members = Vec::new();
+        for (i, inst) in g.group.iter().enumerate() {
+            let loc = g.group_locs.get(i).copied().or(g.loc);
+            if !names.contains(inst.as_str()) {
+                r.warn(
+                    Some(loc).flatten(),
+                    format!(
+                        "Virtual router {inst} specified in sync group {} doesn't exist - ignoring",
+                        g.name
+                    ),
+                );
+                continue;
+            }
+            if !member_of.insert(inst.clone()) {
+                r.warn(
+                    Some(loc).flatten(),
+                    format!(
+                        "Virtual router {inst} cannot exist in more than one sync group; ignoring {}",
+                        g.name
+                    ),
+                );
+                continue;
+            }
+            members.push(inst.clone());
+        }
+        if members.is_empty() {
+            r.warn(
+                g.loc,
+                format!(
+                    "Sync group {}, no matching virtual router found in group declaration - removing",
+                    g.name
+                ),
+            );
+            continue;
+        }
+        if members.len() == 1 {
+            r.warn(
+                g.loc,
+                format!(
+                    "Sync group {} has only 1 virtual router(s) - this probably isn't what you want",
+                    g.name
+                ),
+            );
+        }
+        g.group = members;
+        g.group_locs.clear();
+        keep.push(g);
+    }
+    config.sync_groups = keep;
+}
+
+/// keepalived's `vrrp_complete_instance`: defaults and the checks that depend on them.
+/// Returns `false` where keepalived aborts the VRRP validation.
+fn complete_instance(
+    v: &mut VrrpInstance,
+    strict_global: bool,
+    global_version: u8,
+    r: &mut Report,
+) -> bool {
+    let name = v.name.clone();
+    let loc = v.loc;
+    let strict = v.strict_mode.unwrap_or(strict_global);
+    let ipv6 = v.is_ipv6();
+    if ipv6 {
+        if v.version == Some(2) && strict {
+            r.warn(
+                loc,
+                format!("({name}) cannot use IPv6 with VRRP version 2; setting version 3"),
+            );
+        }
+        v.version = Some(3);
+    }
+    let version = *v.version.get_or_insert(global_version);
+    if v.virtual_ipaddress.is_empty() {
+        if version == 3 || strict {
+            r.warn(
+                loc,
+                format!("({name}) No VIP specified; at least one is required"),
+            );
+            return false;
+        }
+        r.warn(
+            loc,
+            format!("({name}) No VIP specified; at least one is sensible"),
+        );
+    }
+    let priority = v.effective_priority();
+    v.priority = Some(priority);
+    match v.state {
+        None => v.state = Some(v.effective_state()),
+        Some(s) => {
+            if strict && ((s == InitialState::Master) != (priority == OWNER_PRIORITY)) {
+                r.push(
+                    Diagnostic::warning(
+                        loc,
+                        format!("({name}) State MASTER must match being address owner"),
+                    )
+                    .with_hint(
+                        "in strict mode only the address owner (priority 255) may start as MASTER",
+                    ),
+                );
+                v.state = Some(if priority == OWNER_PRIORITY {
+                    InitialState::Master
+                } else {
+                    InitialState::Backup
+                });
+            }
+        }
+    }
+    if let Some(auth) = &v.authentication {
+        if auth.auth_type.is_some() {
+            let msg = if strict {
+                Some(format!(
+                    "({name}) Strict mode does not support authentication. Ignoring."
+                ))
+            } else if version == 3 {
+                Some(format!(
+                    "({name}) VRRP version 3 does not support authentication. Ignoring."
+                ))
+            } else if auth.auth_pass.as_deref().is_none_or(str::is_empty) {
+                Some(format!(
+                    "({name}) Authentication specified but no password given. Ignoring"
+                ))
+            } else if ipv6 && auth.auth_type == Some(crate::model::vrrp::AuthType::Ah) {
+                Some(format!(
+                    "({name}) Cannot use AH authentication with IPv6. ignoring"
+                ))
+            } else {
+                None
+            };
+            if let Some(m) = msg {
+                r.warn(loc, m);
+                v.authentication = None;
+            } else if auth.auth_type == Some(crate::model::vrrp::AuthType::Ah)
+                && v.state == Some(InitialState::Master)
+                && priority != OWNER_PRIORITY
+            {
+                r.warn(
+                    loc,
+                    format!(
+                        "({name}) Initial state master is incompatible with AH authentication - clearing"
+                    ),
+                );
+                v.state = Some(InitialState::Backup);
+            }
+        }
+    }
+    let unicast = !v.unicast_peers.is_empty();
+    if strict && unicast && v.interface.is_some() {
+        r.warn(
+            loc,
+            format!("({name}) Unicast peers are not supported in strict mode"),
+        );
+        return false;
+    }
+    if v.interface.is_none() {
+        if v.src_ip.is_none() {
+            r.warn(
+                loc,
+                format!("({name}): Unicast instances must have unicast_src_ip or interface"),
+            );
+            return false;
+        }
+        if let Some(IpAddr::V6(a)) = v.src_ip {
+            if a.segments().first().is_some_and(|s| s & 0xffc0 == 0xfe80) {
+                r.warn(
+                    loc,
+                    format!("({name}) Non link-local address required if interface omitted"),
+                );
+                return false;
+            }
+        }
+    }
+    if v.unicast_configured && !unicast && !v.unicast_fault_no_peer {
+        r.warn(
+            loc,
+            format!("({name}) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration."),
+        );
+    }
+    if strict {
+        if let Some(vm) = &mut v.use_vmac {
+            if vm.mac.take().is_some() {
+                r.warn(
+                    loc,
+                    format!("({name}): cannot specify MAC address with strict mode - clearing"),
+                );
+            }
+        }
+    }
+    if ipv6 && !unicast && strict {
+        if let Some(IpAddr::V6(a)) = v.virtual_ipaddress.first().map(|a| a.addr) {
+            if a.segments().first().is_none_or(|s| s & 0xffc0 != 0xfe80) {
+                r.warn(
+                    loc,
+                    format!("({name}) the first IPv6 VIP address must be link local"),
+                );
+            }
+        }
+    }
+    if v.vrf.is_some() && (v.interface.is_some() || !unicast) {
+        r.warn(
+            loc,
+            format!(
+                "({name}) vrf can only be specified with{} - clearing",
+                if v.interface.is_some() {
+                    "out interface"
+                } else {
+                    " unicast"
+                }
+            ),
+        );
+        v.vrf = None;
+    }
+    // VIPs that do not fit in one advert become eVIPs (1500-byte MTU assumed).
+    let max_addr = if ipv6 {
+        (1500 - 14 - 40 - 8) / 16
+    } else {
+        let auth = if version == 2 { 8 } else { 0 };
+        ((1500 - 14 - 20 - 8 - auth) / 4).min(255)
+    };
+    if v.virtual_ipaddress.len() > max_addr {
+        r.warn(
+            loc,
+            format!(
+                "({name}) Number of VIPs ({}) exceeds maximum/space available in packet (max {max_addr} addresses) - excess moved to eVIPs",
+                v.virtual_ipaddress.len()
+            ),
+        );
+        let extra = v.virtual_ipaddress.split_off(max_addr);
+        v.virtual_ipaddress_excluded.extend(extra);
+    }
+    if priority == OWNER_PRIORITY && v.nopreempt {
+        r.warn(
+            loc,
+            format!("({name}) nopreempt is incompatible with priority 255. resetting nopreempt"),
+        );
+        v.nopreempt = false;
+    }
+    if v.state == Some(InitialState::Master) {
+        if v.nopreempt {
+            r.warn(
+                loc,
+                format!("({name}) Warning - nopreempt will not work with initial state MASTER - clearing"),
+            );
+            v.nopreempt = false;
+        }
+        if !v.preempt_delay.is_zero() {
+            r.warn(
+                loc,
+                format!("({name}) Warning - preempt delay will not work with initial state MASTER - clearing"),
+            );
+            v.preempt_delay = Duration::ZERO;
+        }
+    }
+    if !v.preempt_delay.is_zero() {
+        if strict {
+            r.warn(
+                loc,
+                format!("({name}) preempt_delay is incompatible with strict mode - resetting"),
+            );
+            v.preempt_delay = Duration::ZERO;
+        }
+        if v.nopreempt {
+            r.warn(
+                loc,
+                format!("({name}) preempt_delay is incompatible with nopreempt mode - resetting"),
+            );
+            v.preempt_delay = Duration::ZERO;
+        }
+    }
+    if strict && v.down_timer_adverts.is_some_and(|d| d != 3) {
+        r.warn(
+            loc,
+            format!("({name}) down_timer_adverts is incompatible with strict mode - resetting"),
+        );
+        v.down_timer_adverts = Some(3);
+    }
+    let accept = *v
+        .accept
+        .get_or_insert(priority == OWNER_PRIORITY || !strict);
+    if accept && priority != OWNER_PRIORITY && strict && version == 2 {
+        r.warn(
+            loc,
+            format!("({name}) warning - accept mode for VRRP version 2 does not comply with RFC3768 - resetting"),
+        );
+        v.accept = Some(false);
+    }
+    if unicast && v.mcast_dst_ip.is_some() {
+        r.warn(
+            loc,
+            format!("({name}) multicast destination specified with unicast - ignoring"),
+        );
+        v.mcast_dst_ip = None;
+    }
+    if strict {
+        if v.garp.lower_prio_repeat.is_some_and(|x| x != 0) {
+            r.warn(
+                loc,
+                format!("({name}) Strict mode requires no repeat garps. resetting"),
+            );
+            v.garp.lower_prio_repeat = Some(0);
+        }
+        if v.garp.lower_prio_delay.is_some_and(|x| !x.is_zero()) {
+            r.warn(
+                loc,
+                format!("({name}) Strict mode requires no repeat garp delay. resetting"),
+            );
+            v.garp.lower_prio_delay = Some(Duration::ZERO);
+        }
+        if v.lower_prio_no_advert == Some(false) {
+            r.warn(
+                loc,
+                format!("({name}) Strict mode requires no lower priority advert. resetting"),
+            );
+            v.lower_prio_no_advert = Some(true);
+        }
+        if v.higher_prio_send_advert == Some(true) {
+            r.warn(
+                loc,
+                format!(
+                    "({name}) strict mode requires higher_prio_send_advert to be clear. resetting"
+                ),
+            );
+            v.higher_prio_send_advert = Some(false);
+        }
+    }
+    let adv_loc = v.advert_int_loc.or(loc);
+    let adv = v.advert_int;
+    if version == 2 {
+        if adv >= Duration::from_secs(256) {
+            r.warn(
+                adv_loc,
+                format!(
+                    "({name}) VRRPv2 advertisement interval {:.2}s is out of range. Must be less than 256s. Setting to 255s",
+                    adv.as_secs_f64()
+                ),
+            );
+            v.advert_int = Duration::from_secs(255);
+        } else if adv.subsec_micros() != 0 {
+            r.push(
+                Diagnostic::warning(
+                    adv_loc,
+                    format!(
+                        "({name}) VRRPv2 advertisement interval {:.6}s must be an integer. rounding",
+                        adv.as_secs_f64()
+                    ),
+                )
+                .with_hint("VRRPv2 adverts carry whole seconds; use 'version 3' for sub-second intervals"),
+            );
+            let rounded = (adv + Duration::from_millis(500)).as_secs().max(1);
+            v.advert_int = Duration::from_secs(rounded);
+        }
+    } else {
+        let centi = Duration::from_millis(10);
+        if adv >= Duration::from_millis(40960) {
+            r.warn(
+                adv_loc,
+                format!(
+                    "({name}) VRRPv3 advertisement interval {:.2}s is out of range. Must be less than 40.96s. Setting to 40.95s",
+                    adv.as_secs_f64()
+                ),
+            );
+            v.advert_int = Duration::from_millis(40950);
+        } else if adv.as_micros() % centi.as_micros() != 0 {
+            r.warn(
+                adv_loc,
+                format!(
+                    "({name}) VRRPv3 advertisement interval {:.6}s must be in units of 10ms - rounding",
+                    adv.as_secs_f64()
+                ),
+            );
+            let us = adv.as_micros() + 5000;
+            let us = (us - us % 10_000).max(10_000);
+            v.advert_int = Duration::from_micros(u64::try_from(us).unwrap_or(1_000_000));
+        }
+    }
+    // Trackers on the instance's own interface.
+    if let Some(own) = v.interface.clone() {
+        v.track.interfaces.retain(|t| {
+            if t.name == own {
+                r.warn(
+                    t.loc,
+                    format!("({name}) Ignoring track_interface {own} since own interface"),
+                );
+                false
+            } else {
+                true
+            }
+        });
+    }
+    if v.vmac_xmit_base && v.use_vmac.is_none() {
+        r.warn(
+            loc,
+            format!("({name}) vmac_xmit_base is only valid with a vmac"),
+        );
+        v.vmac_xmit_base = false;
+    }
+    if let Some(ipv) = &v.use_ipvlan {
+        if !ipv6 && ipv.addr.is_none() {
+            r.warn(
+                loc,
+                format!("({name}) IPv4 ipvlan requires a source ip address to be configured. setting instance to fault state"),
+            );
+        } else if ipv.addr.is_some_and(|a| a.is_ipv6() != ipv6) {
+            r.warn(
+                loc,
+                format!("({name}) IPv4 ipvlan address family does not match instance. setting instance to fault state"),
+            );
+        }
+    }
+    if priority == OWNER_PRIORITY {
+        owner_ignores_weights(v, r);
+    }
+    true
+}
+
+/// An address owner's priority never changes: weighted trackers are dropped.
+fn owner_ignores_weights(v: &mut VrrpInstance, r: &mut Report) {
+    let name = v.name.clone();
+    v.track.interfaces.retain(|t| {
+        let weighted = t.weight.is_some_and(|w| w != 0);
+        if weighted {
+            r.warn(
+                t.loc,
+                format!(
+                    "({name}) ignoring {} tracked interface due to address owner",
+                    t.name
+                ),
+            );
+        }
+        !weighted
+    });
+    v.track.scripts.retain(|t| {
+        let weighted = t.weight.is_some_and(|w| w != 0);
+        if weighted {
+            r.warn(
+                t.loc,
+                format!(
+                    "({name}) ignoring tracked script {} with weights due to address_owner",
+                    t.name
+                ),
+            );
+        }
+        !weighted
+    });
+}
+
+/// Two multicast instances with one VRID on the same interface, family and group, or two
+/// unicast ones with overlapping peers.
+fn check_vrid_conflicts(config: &Config, r: &mut Report) {
+    let g4 = IpAddr::V4(config.global.vrrp_mcast_group4);
+    let g6 = IpAddr::V6(config.global.vrrp_mcast_group6);
+    let mut multicast: HashMap<(u8, bool, &str, IpAddr), &str> = HashMap::new();
+    let mut unicast: HashMap<(u8, bool, IpAddr), &str> = HashMap::new();
+    for v in &config.vrrp_instances {
+        let Some(vrid) = v.virtual_router_id else {
+            continue;
+        };
+        let ipv6 = v.is_ipv6();
+        if !v.unicast_peers.is_empty() {
+            for p in &v.unicast_peers {
+                if let Some(other) = unicast.get(&(vrid, ipv6, p.addr)) {
+                    if *other != v.name {
+                        r.warn(
+                            v.loc,
+                            format!(
+                                "({}) duplicate VRID conflict with {other} VRID {vrid}",
+                                v.name
+                            ),
+                        );
+                        break;
+                    }
+                } else {
+                    unicast.insert((vrid, ipv6, p.addr), v.name.as_str());
+                }
+            }
+            continue;
+        }
+        let Some(ifname) = v.interface.as_deref() else {
+            continue;
+        };
+        let group = v.mcast_dst_ip.unwrap_or(if ipv6 { g6 } else { g4 });
+        let key = (vrid, ipv6, ifname, group);
+        match multicast.get(&key) {
+            Some(other) => r.push(
+                Diagnostic::warning(
+                    v.loc,
+                    format!(
+                        "{other} and {} both use VRID {vrid} with IPv{} on interface {ifname}",
+                        v.name,
+                        if ipv6 { 6 } else { 4 }
+                    ),
+                )
+                .with_hint("each VRRP router group on one link needs its own virtual_router_id"),
+            ),
+            None => {
+                multicast.insert(key, v.name.as_str());
+            }
+        }
+    }
+}
+
+/// `lvs_sync_daemon IF INSTANCE` must name an instance.
+pub fn check_lvs_syncd(config: &mut Config, r: &mut Report) {
+    let Some(d) = &config.global.lvs_sync_daemon else {
+        return;
+    };
+    if let Some(inst) = &d.vrrp_instance {
+        if !config.vrrp_instances.iter().any(|v| &v.name == inst) {
+            r.warn(
+                None,
+                format!(
+                    "Unable to find vrrp instance {inst} for lvs_syncd - clearing lvs_syncd config"
+                ),
+            );
+            config.global.lvs_sync_daemon = None;
+        }
+    }
+}
+
+/// Scripts never tracked by any instance or group (keepalived does not report this under
+/// `-t`, so it does not change the exit code).
+pub fn check_unused_scripts(config: &Config, r: &mut Report) {
+    let used: HashSet<&str> = config
+        .vrrp_instances
+        .iter()
+        .flat_map(|v| v.track.scripts.iter())
+        .chain(
+            config
+                .sync_groups
+                .iter()
+                .flat_map(|g| g.track.scripts.iter()),
+        )
+        .map(|t| t.name.as_str())
+        .collect();
+    for s in &config.vrrp_scripts {
+        if !used.contains(s.name.as_str()) {
+            r.push(
+                Diagnostic::warning(s.loc, format!("Warning - script {} is not used", s.name))
+                    .with_class(ConfigClass::Ok)
+                    .with_hint("reference it from a track_script block, or remove it"),
+            );
+        }
+    }
+}
