@@ -328,6 +328,26 @@ impl Router {
             source: Source::Instance(idx),
             action,
         }));
+        let heard_lower = self
+            .instances
+            .get_mut(idx)
+            .is_some_and(Instance::take_heard_lower);
+        if let (true, Some(g)) = (heard_lower, group) {
+            let members = self
+                .groups
+                .get(g)
+                .map(|grp| grp.members.clone())
+                .unwrap_or_default();
+            for m in members.into_iter().filter(|&m| m != idx) {
+                if let Some(inst) = self.instances.get_mut(m) {
+                    inst.lower_prio_garp(now, &mut scratch);
+                }
+                out.extend(scratch.drain(..).map(|action| Routed {
+                    source: Source::Instance(m),
+                    action,
+                }));
+            }
+        }
         self.scratch = scratch;
         if let Some(g) = group {
             self.reconcile(now, g, &before, out);

@@ -39,6 +39,7 @@ fn params(prio: u8) -> InstanceParams {
         generic: true,
         master_rx_lower_pri: true,
         fifo: true,
+        priority_changes: false,
     };
     p
 }
@@ -237,7 +238,11 @@ fn garp_master_refresh_is_periodic() {
 #[test]
 fn backup_priority_zero_waits_skew_only() {
     let mut inst = started(params(100));
-    rx(&mut inst, SEC, 0, 9);
+    let out = rx(&mut inst, SEC, 0, 9);
+    assert_eq!(
+        logs(&out),
+        vec!["(VI_1) Backup received priority 0 advertisement"]
+    );
     assert_eq!(inst.next_deadline(), Some(SEC + us(609_375)));
     assert_eq!(inst.stats().pri_zero_rcvd, 1);
     fire(&mut inst);
@@ -288,6 +293,10 @@ fn lower_prio_no_advert_stays_silent() {
     let (mut inst, at) = master(p);
     let out = rx(&mut inst, at + us(500), 90, 9);
     assert!(adverts(&out).is_empty());
+    assert_eq!(
+        logs(&out),
+        vec!["(VI_1) Received advert from 10.0.0.9 with lower priority 90, ours 100"]
+    );
 }
 
 // RFC 5798 6.4.3: a MASTER hearing a higher priority goes BACKUP and removes its VIPs; it
@@ -319,8 +328,12 @@ fn equal_priority_higher_address_wins() {
     let (mut inst, at) = master(params(100));
     rx(&mut inst, at + us(10), 100, 4); // 10.0.0.4 < 10.0.0.5: we stay
     assert_eq!(inst.state(), State::Master);
-    rx(&mut inst, at + us(20), 100, 6); // 10.0.0.6 > 10.0.0.5: we yield
+    let out = rx(&mut inst, at + us(20), 100, 6); // 10.0.0.6 > 10.0.0.5: we yield
     assert_eq!(inst.state(), State::Backup);
+    assert_eq!(
+        logs(&out)[0],
+        "(VI_1) Master received advert from 10.0.0.6 with same priority 100 but higher IP address than ours"
+    );
 }
 
 // keepalived vrrp_state_backup: with preemption a lower-priority advert is discarded
@@ -677,4 +690,18 @@ fn unicast_leaving_fault_announces_own_address() {
             repeat: 1
         })
     );
+}
+
+// keepalived notify_priority_changes: a FIFO MASTER_PRIORITY / BACKUP_PRIORITY line with the
+// new effective priority.
+#[test]
+fn priority_changes_reach_the_fifo() {
+    let mut p = params(150);
+    p.trackers = vec![script(-60)];
+    p.notify.priority_changes = true;
+    let (mut inst, at) = master(p);
+    let out = inst.handle(at + SEC, script_result(false));
+    assert!(out.contains(&Action::FifoWrite(
+        "INSTANCE \"VI_1\" MASTER_PRIORITY 90\n".into()
+    )));
 }

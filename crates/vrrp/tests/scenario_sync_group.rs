@@ -28,6 +28,7 @@ fn all_notifies() -> NotifyParams {
         generic: true,
         master_rx_lower_pri: false,
         fifo: true,
+        priority_changes: false,
     }
 }
 
@@ -234,4 +235,20 @@ fn shutdown_stops_the_group() {
     let out = r.handle(6 * SEC, Target::All, Input::Shutdown);
     assert_eq!(states(&r), vec![State::Stop; 3]);
     assert!(group_lines(&out).contains(&"GROUP SG1 STOP 0".to_string()));
+}
+
+// keepalived vrrp_state_master_rx: after a lower-priority advert, a MASTER member repeats the
+// GARPs of the other members of its sync group too.
+#[test]
+fn lower_priority_advert_repeats_garps_of_the_whole_group() {
+    let mut r = router();
+    r.handle(Duration::ZERO, Target::All, Input::Start);
+    run(&mut r, 5 * SEC);
+    let out = r.handle(5 * SEC, Target::All, advert(1, 50));
+    let garps: Vec<Source> = out
+        .iter()
+        .filter(|x| matches!(x.action, Action::SendGarp { .. }))
+        .map(|x| x.source)
+        .collect();
+    assert_eq!(garps, vec![Source::Instance(0), Source::Instance(1)]);
 }

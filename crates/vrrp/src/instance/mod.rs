@@ -52,6 +52,8 @@ pub struct Instance {
     timers: Timers,
     stats: Stats,
     in_sync_group: bool,
+    /// Set when a MASTER heard a lower priority; the sync group repeats its members' GARPs.
+    heard_lower: bool,
     /// Set by the sync group before each call: may this member become MASTER now?
     sync_permit: bool,
     last_transition: Time,
@@ -81,6 +83,7 @@ impl Instance {
             timers: Timers::default(),
             stats: Stats::default(),
             in_sync_group: false,
+            heard_lower: false,
             sync_permit: true,
             last_transition: Time::ZERO,
         }
@@ -203,6 +206,27 @@ impl Instance {
         }
     }
 
+    /// Returns (and clears) whether this MASTER heard a lower priority in the last call.
+    pub(crate) fn take_heard_lower(&mut self) -> bool {
+        std::mem::take(&mut self.heard_lower)
+    }
+
+    /// keepalived: after a lower-priority advert a MASTER repeats its GARPs
+    /// (`garp_lower_prio_repeat`), again after `garp_lower_prio_delay`; a sync group does
+    /// the same for its other MASTER members.
+    pub(crate) fn lower_prio_garp(&mut self, now: Time, out: &mut Vec<Action>) {
+        let garp = &self.params.garp;
+        if self.state != State::Master || garp.lower_prio_repeat == 0 {
+            return;
+        }
+        let repeat = garp.lower_prio_repeat;
+        let delay = garp.lower_prio_delay;
+        self.push_garp(repeat, out);
+        if !delay.is_zero() {
+            self.timers.arm(TimerKind::GarpLowerPrio, now + delay);
+        }
+    }
+
     /// Another member is (or no longer is) in FAULT.
     pub(crate) fn set_group_fault(&mut self, now: Time, fault: bool, out: &mut Vec<Action>) {
         if self.faults.sync_group != fault {
@@ -265,6 +289,13 @@ impl Instance {
         let prio = advert.priority;
         if prio == 0 {
             // RFC 5798 6.4.2: Master_Down_Timer = Skew_Time.
+            self.log(
+                format!(
+                    "({}) Backup received priority 0 advertisement",
+                    self.params.name
+                ),
+                out,
+            );
             self.down_from = None;
             self.timers.arm(TimerKind::MasterDown, now + self.skew());
             return;
@@ -281,8 +312,8 @@ impl Instance {
             );
             return;
         }
-        if prio > ours {
-            self.preempt_until = None;
+        if prio >= ours {
+            self.preempt_until = None; // keepalived: "stop preempt delay"
         }
         self.learn_interval(advert);
         self.master_addr = Some(source);
@@ -308,13 +339,27 @@ impl Instance {
         let ours = self.effective_priority;
         if prio == 0 {
             // Another master stepped down: answer at once so backups do not take over.
+            self.log(
+                format!(
+                    "({}) Master received priority 0 or lower priority advert",
+                    self.params.name
+                ),
+                out,
+            );
             self.send_advert(ours, out);
             self.timers
                 .arm(TimerKind::Advert, now + self.params.advert_interval);
             return;
         }
         if prio == ours && source == self.params.primary_addr {
-            return; // our own advert looped back
+            self.log(
+                format!(
+                    "({}) WARNING - equal priority advert received from remote host with our IP address.",
+                    self.params.name
+                ),
+                out,
+            );
+            return;
         }
         if prio == 255 && self.params.is_owner() {
             self.log(
@@ -327,13 +372,18 @@ impl Instance {
         }
         let higher = prio > ours || (prio == ours && source > self.params.primary_addr);
         if higher {
-            self.log(
+            let text = if prio > ours {
                 format!(
                     "({}) Master received advert from {source} with higher priority {prio}, ours {ours}",
                     self.params.name
-                ),
-                out,
-            );
+                )
+            } else {
+                format!(
+                    "({}) Master received advert from {source} with same priority {prio} but higher IP address than ours",
+                    self.params.name
+                )
+            };
+            self.log(text, out);
             if self.params.higher_prio_send_advert {
                 self.send_advert(ours, out);
             }
@@ -343,9 +393,14 @@ impl Instance {
             self.enter_backup(now, false, out);
             return;
         }
+        let election = if self.params.lower_prio_no_advert {
+            ""
+        } else {
+            ", forcing new election"
+        };
         self.log(
             format!(
-                "({}) Received advert from {source} with lower priority {prio}, ours {ours}, forcing new election",
+                "({}) Received advert from {source} with lower priority {prio}, ours {ours}{election}",
                 self.params.name
             ),
             out,
@@ -353,15 +408,8 @@ impl Instance {
         if !self.params.lower_prio_no_advert {
             self.send_advert(ours, out);
         }
-        let garp = &self.params.garp;
-        if garp.lower_prio_repeat > 0 {
-            let repeat = garp.lower_prio_repeat;
-            let delay = garp.lower_prio_delay;
-            self.push_garp(repeat, out);
-            if !delay.is_zero() {
-                self.timers.arm(TimerKind::GarpLowerPrio, now + delay);
-            }
-        }
+        self.lower_prio_garp(now, out);
+        self.heard_lower = true;
         if self.params.notify.master_rx_lower_pri {
             out.push(Action::RunNotify {
                 script: NotifyScript::MasterRxLowerPri,
@@ -587,6 +635,9 @@ impl Instance {
         match (self.faults.is_clear(), self.state) {
             (false, State::Backup | State::Master) => self.enter_fault(now, out),
             (true, State::Fault) => {
+                // keepalived vrrp_state_leave_fault: forget the old master's interval.
+                self.master_adver_int = self.params.advert_interval;
+                self.preempt_until = None;
                 if self.params.unicast {
                     // keepalived #1283: refresh the peers' neighbour cache for our source.
                     out.push(Action::SendGarp {
@@ -617,6 +668,21 @@ impl Instance {
             out,
         );
         self.effective_priority = new;
+        if self.params.notify.priority_changes && self.params.notify.fifo {
+            let event = match self.state {
+                State::Master => Some("MASTER_PRIORITY"),
+                State::Backup => Some("BACKUP_PRIORITY"),
+                _ => None,
+            };
+            if let Some(event) = event {
+                out.push(Action::FifoWrite(fifo_line(
+                    "INSTANCE",
+                    &self.params.name,
+                    event,
+                    new,
+                )));
+            }
+        }
         // A running Master_Down countdown is rescaled to the new skew.
         if self.state == State::Backup {
             if let Some(from) = self.down_from {

@@ -63,6 +63,8 @@ pub struct NotifyParams {
     pub master_rx_lower_pri: bool,
     /// A VRRP notify FIFO (`notify_fifo` / `vrrp_notify_fifo`).
     pub fifo: bool,
+    /// `notify_priority_changes`: FIFO `MASTER_PRIORITY` / `BACKUP_PRIORITY` events.
+    pub priority_changes: bool,
 }
 
 /// The parameters of one VRRP instance.
