@@ -11,6 +11,7 @@
 use super::framework::{
     block, kw, parse_int_text, parse_ip_text, split_script, walk, Ctx, Keyword, Node,
 };
+use crate::lexer::Token;
 use crate::model::lvs::*;
 use crate::model::{Config, Script, ScriptUser};
 use crate::source::Loc;
@@ -59,8 +60,8 @@ fn opt_flag(c: &mut Ctx, n: &Node, what: &str) -> Option<bool> {
 /// An unsigned number in `[min, max]`, keepalived style: the value problem is reported, then
 /// `msg` (if any) names what was being set.
 fn unsigned(c: &mut Ctx, n: &Node, min: u32, max: u32, msg: &str) -> Option<u32> {
-    let tok = c.arg(n, 0)?;
-    let v = c.int(tok, i64::from(min), i64::from(max));
+    let tok = trimmed(c.arg(n, 0)?);
+    let v = c.int(&tok, i64::from(min), i64::from(max));
     let out = v.and_then(|v| u32::try_from(v).ok());
     if out.is_none() && !msg.is_empty() {
         let text = msg.replace("{}", &tok.text);
@@ -71,12 +72,21 @@ fn unsigned(c: &mut Ctx, n: &Node, min: u32, max: u32, msg: &str) -> Option<u32>
 
 /// A timer in `[min, max]`; a bad one reports `msg` (`{}` is the value) after the value error.
 fn timer(c: &mut Ctx, n: &Node, min: Duration, max: Duration, msg: &str) -> Option<Duration> {
-    let tok = c.arg(n, 0)?;
-    let v = c.timer(tok, min, max);
+    let tok = trimmed(c.arg(n, 0)?);
+    let v = c.timer(&tok, min, max);
     if v.is_none() {
         c.warn(tok.loc, msg.replace("{}", &tok.text));
     }
     v
+}
+
+/// keepalived skips leading blanks in numbers (`weight "  5"`).
+fn trimmed(tok: &Token) -> Token {
+    let mut t = tok.clone();
+    if t.text.starts_with([' ', '\t']) {
+        t.text = t.text.trim_start().to_string();
+    }
+    t
 }
 
 /// A port given to `virtual_server`/`real_server`/`sorry_server`: `None` or all zeros means
@@ -760,23 +770,17 @@ fn forwarding(
             return None;
         }
     }
-    let mut opts = match prev {
+    // Every TUN line starts from ipip/nocsum; on a bad option keepalived has already
+    // switched to TUN but keeps the server's previous tunnel settings.
+    let before = match prev {
         Some(ForwardingMethod::Tun(o)) => o,
         _ => TunnelOptions::default(),
     };
-    let before = opts;
-    let mut kind = match opts.kind {
-        TunnelType::Ipip => "ipip",
-        TunnelType::Gue { .. } => "gue",
-        TunnelType::Gre => "gre",
-    };
-    let mut port: u16 = match opts.kind {
-        TunnelType::Gue { port } => port,
-        _ => 0,
-    };
+    let mut opts = TunnelOptions::default();
+    let mut kind = "ipip";
+    let mut port: u16 = 0;
     let args = n.args();
     let mut i = 1;
-    // On a bad option keepalived has already switched to TUN but keeps the old options.
     let keep = Some(ForwardingMethod::Tun(before));
     while let Some(tok) = args.get(i) {
         match tok.text.as_str() {

@@ -498,8 +498,11 @@ fn check_checkers(config: &Config, vs: &VirtualServer, diags: &mut Vec<Diagnosti
                 }
                 Checker::Bfd(b) => {
                     if let Some(name) = &b.name {
+                        // keepalived's checker knows every bfd_instance block by name, even
+                        // one the BFD process disables; the model keeps only valid ones, so
+                        // this is reported without counting.
                         if !config.bfd_instances.iter().any(|i| &i.name == name) {
-                            diags.push(general(
+                            diags.push(logged(
                                 rs.loc,
                                 format!(
                                     "({}) BFD_CHECK - BFD {name} not configured",
