@@ -3,7 +3,7 @@
 //!
 //! keepalived's rules, kept here so that instances stay independent of each other:
 //! * a member may become MASTER only when every member wants MASTER (the group prefers
-//!   BACKUP to thrashing); until then its down timer is re-armed at `advert_int + skew`;
+//!   BACKUP to thrashing); until then its down timer is re-armed at Master_Down_Interval;
 //! * a member becoming MASTER takes the others with it; a member dropping from MASTER to
 //!   BACKUP takes the others with it;
 //! * a member in FAULT (of its own) puts every member in FAULT until no member has a fault;
@@ -466,7 +466,7 @@ impl Router {
         };
         push(Action::Log {
             level: crate::instance::LogLevel::Info,
-            text: format!("({name}) Syncing instances to {derived} state"),
+            text: format!("VRRP_Group({name}) Syncing instances to {derived} state"),
         });
         let specific = match derived {
             State::Master => n.master.then_some(NotifyScript::Master),

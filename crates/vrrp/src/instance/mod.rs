@@ -434,11 +434,10 @@ impl Instance {
         match (id.kind, self.state) {
             (TimerKind::MasterDown, State::Backup) => {
                 if self.in_sync_group && !self.sync_permit {
-                    // The group prefers BACKUP until every member wants MASTER.
+                    // The group prefers BACKUP until every member wants MASTER
+                    // (vrrp_sync_can_goto_master re-arms a full Master_Down_Interval).
                     self.want_master = true;
-                    self.down_from = None;
-                    let wait = self.params.advert_interval + self.skew();
-                    self.timers.arm(TimerKind::MasterDown, now + wait);
+                    self.arm_full_down(now);
                     return;
                 }
                 self.enter_master(now, out);
