@@ -34,6 +34,11 @@ pub fn skew(version: Version, priority: u8, master_adver_int: Duration) -> Durat
     Duration::from_micros(us)
 }
 
+/// The smallest Skew_Time (that of priority 255): keepalived's `VRRP_TIMER_SKEW_MIN`.
+pub fn skew_min(version: Version, master_adver_int: Duration) -> Duration {
+    skew(version, 255, master_adver_int)
+}
+
 /// Master_Down_Interval: `down_timer_adverts * Master_Adver_Interval + Skew_Time`.
 pub fn master_down(
     version: Version,
@@ -203,6 +208,8 @@ mod tests {
             Duration::from_micros(3_414_062)
         );
         assert_eq!(skew(Version::V2, 255, SEC), Duration::from_micros(3_906));
+        assert_eq!(skew_min(Version::V2, SEC), Duration::from_micros(3_906));
+        assert_eq!(skew_min(Version::V3, SEC), Duration::from_micros(3_906));
     }
 
     #[test]

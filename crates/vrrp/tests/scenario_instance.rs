@@ -160,8 +160,8 @@ fn start_reports_backup_init() {
     assert!(adverts(&out).is_empty(), "a backup sends nothing");
 }
 
-// keepalived: `state MASTER` (the owner, priority 255, in particular) times out of BACKUP
-// after 1 µs, without a BACKUP report, so it is master at once.
+// keepalived vrrp_init_state: an owner (priority 255) configured `state MASTER` times out of
+// BACKUP after 1 µs, without a BACKUP report, so it is master at once.
 #[test]
 fn owner_with_state_master_is_master_at_once() {
     let mut p = params(255);
@@ -636,6 +636,20 @@ fn notifies_carry_the_effective_priority() {
         NotifyScript::Generic,
         args(&["INSTANCE", "VI_1", "MASTER", "90"])
     )));
+}
+
+// keepalived vrrp_init_state: a non-owner `state MASTER` reports BACKUP (init) and waits one
+// advert interval plus the minimum skew (v2: 1 s + 1/256 s) instead of Master_Down_Interval.
+#[test]
+fn non_owner_state_master_waits_one_interval() {
+    let mut p = params(100);
+    p.initial_state = InitialState::Master;
+    let mut inst = Instance::new(p);
+    let out = inst.handle(Duration::ZERO, Input::Start);
+    assert_eq!(logs(&out), vec!["(VI_1) Entering BACKUP STATE (init)"]);
+    let (at, _) = fire(&mut inst);
+    assert_eq!(at, us(1_003_906));
+    assert_eq!(inst.state(), State::Master);
 }
 
 // keepalived vrrp_init_state (`reload_master`): an instance that was MASTER before its VRRP

@@ -10,8 +10,10 @@
 //!   down timer to Skew_Time, so it becomes master again (re-adding every address and sending
 //!   GARPs) after the skew, unless a better router answered meanwhile. Re-adding silently
 //!   would hide the event from notify scripts, which keepalived users rely on.
-//! * `state MASTER` (any priority, as keepalived's `vrrp_init_state` does) starts with a
-//!   1 µs down timer and no BACKUP (init) report.
+//! * Start-up follows keepalived 2.2's `vrrp_init_state`: an owner configured `state MASTER`
+//!   (or an instance resumed as MASTER after a respawn) starts with a 1 µs down timer and no
+//!   BACKUP (init) report; a non-owner `state MASTER` reports BACKUP (init) and waits
+//!   `advert_int + Skew_Time(priority 255)`; everything else waits Master_Down_Interval.
 
 mod actions;
 mod params;
@@ -249,7 +251,9 @@ impl Instance {
                 out,
             );
             self.notify(State::Fault, out);
-        } else if was_master || self.params.initial_state == InitialState::Master {
+        } else if was_master
+            || (self.params.is_owner() && self.params.initial_state == InitialState::Master)
+        {
             // keepalived: "the simplest way to become master is to time out from BACKUP
             // very quickly" - BACKUP without a report, and a 1 µs down timer.
             self.state = State::Backup;
@@ -263,7 +267,15 @@ impl Instance {
                 out,
             );
             self.notify(State::Backup, out);
-            self.arm_full_down(now);
+            if self.params.initial_state == InitialState::Master {
+                // A non-owner wanting MASTER waits one advert interval plus the minimum skew.
+                self.down_from = None;
+                let wait = self.params.advert_interval
+                    + timer::skew_min(self.params.version, self.master_adver_int);
+                self.timers.arm(TimerKind::MasterDown, now + wait);
+            } else {
+                self.arm_full_down(now);
+            }
         }
     }
 
