@@ -900,3 +900,319 @@ fn script_security(
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::{AssumeAll, FileMeta};
+    use crate::{load_str, LoadOptions};
+    use std::collections::HashMap;
+
+    /// Counted diagnostics of `text` loaded on a host where everything exists.
+    fn counted(text: &str) -> Vec<String> {
+        let l = load_str("t.conf", text, &LoadOptions::default(), &AssumeAll);
+        l.diagnostics
+            .iter()
+            .filter(|d| d.class != ConfigClass::Ok)
+            .map(|d| d.message.clone())
+            .collect()
+    }
+
+    fn all(text: &str) -> Vec<String> {
+        let l = load_str("t.conf", text, &LoadOptions::default(), &AssumeAll);
+        l.diagnostics.iter().map(|d| d.message.clone()).collect()
+    }
+
+    fn vs(header: &str, body: &str) -> String {
+        format!("virtual_server {header} {{\n{body}\n}}\n")
+    }
+
+    const RS: &str = "real_server 10.0.0.2 80 {\n TCP_CHECK {\n }\n}";
+
+    #[test]
+    fn one_packet_needs_udp() {
+        let t = vs(
+            "10.0.0.1 80",
+            &format!("lvs_sched rr\nlvs_method NAT\nprotocol TCP\nops\n{RS}"),
+        );
+        assert_eq!(
+            counted(&t),
+            vec![
+                "Virtual server [10.0.0.1]:tcp:80: one packet scheduling requires UDP - resetting"
+            ]
+        );
+    }
+
+    #[test]
+    fn zero_port_needs_persistence() {
+        let t = vs(
+            "10.0.0.1 0",
+            &format!("lvs_sched rr\nlvs_method NAT\nprotocol TCP\n{RS}"),
+        );
+        assert_eq!(
+            counted(&t),
+            vec!["Virtual server [10.0.0.1]:tcp:0: zero port only valid for persistent services - setting"]
+        );
+        let t = vs(
+            "10.0.0.1 0",
+            &format!("lvs_sched rr\nlvs_method NAT\nprotocol TCP\npersistence_timeout 60\n{RS}"),
+        );
+        assert!(counted(&t).is_empty());
+    }
+
+    #[test]
+    fn fwmark_rules() {
+        let t = vs(
+            "fwmark 5",
+            "lvs_sched rr\nlvs_method DR\nprotocol TCP\nha_suspend\nsorry_server 10.0.0.9 80\nreal_server 10.0.0.2 80 {\n TCP_CHECK {\n }\n}",
+        );
+        assert_eq!(
+            counted(&t),
+            vec![
+                "Virtual server FWM 5: cannot use ha_suspend with fwmarks - clearing ha_suspend",
+                "Warning: Virtual server FWM 5: protocol specified for fwmark - protocol will be ignored",
+                "WARNING - fwmark virtual server FWM 5, real server [10.0.0.2]:none:80 has port specified - clearing",
+                "WARNING - virtual server FWM 5, sorry server has port specified - clearing",
+            ]
+        );
+    }
+
+    #[test]
+    fn sorry_server_twin_inhibit_and_ports() {
+        let t = vs(
+            "10.0.0.1 80",
+            "lvs_sched rr\nlvs_method DR\nprotocol TCP\nsorry_server 10.0.0.2 8080\nreal_server 10.0.0.2 8080 {\n inhibit_on_failure\n TCP_CHECK {\n }\n}",
+        );
+        assert_eq!(
+            counted(&t),
+            vec![
+                "Virtual server [10.0.0.1]:tcp:80: real server [10.0.0.2]:tcp:8080 matches sorry server, but inhibit setting differs, setting on sorry server",
+                "WARNING - virtual server [10.0.0.1]:tcp:80 and real server [10.0.0.2]:tcp:8080 ports don't match - resetting",
+                "WARNING - virtual server [10.0.0.1]:tcp:80 and sorry server ports don't match - resetting",
+            ]
+        );
+    }
+
+    #[test]
+    fn nat_allows_other_ports_and_sorry_server_without_method() {
+        let t = vs(
+            "10.0.0.1 80",
+            "lvs_sched rr\nprotocol TCP\nsorry_server 10.0.0.9 8080\nreal_server 10.0.0.2 8080 {\n lvs_method NAT\n TCP_CHECK {\n }\n}",
+        );
+        assert_eq!(
+            counted(&t),
+            vec!["Virtual server [10.0.0.1]:tcp:80: no forwarding method set, setting default NAT"]
+        );
+    }
+
+    #[test]
+    fn group_links_and_checks() {
+        let groups = "virtual_server_group g4 {\n 10.0.0.1-3 80\n fwmark 3\n}\nvirtual_server_group g6 {\n 2001:db8::1 0\n}\n";
+        let body = "lvs_sched rr\nlvs_method DR\nprotocol TCP\nreal_server 10.0.0.2 81 {\n TCP_CHECK {\n }\n}";
+        let t = format!(
+            "{groups}{}{}",
+            vs("group g4", body),
+            vs("group g6", "lvs_sched rr\nlvs_method NAT\nprotocol TCP\nip_family inet\nreal_server 10.0.0.2 80 {\n TCP_CHECK {\n }\n}")
+        );
+        let msgs = all(&t);
+        assert!(msgs.contains(
+            &"WARNING - fwmark virtual server [g4]:0, real server [10.0.0.2]:tcp:81 has port specified - port will be ignored".to_string()
+        ));
+        assert!(msgs.contains(
+            &"virtual server [g4]:0:[10.0.0.1-10.0.0.3,80] and real server [10.0.0.2]:tcp:81 ports don't match".to_string()
+        ));
+        assert!(msgs.contains(
+            &"g6: address family doesn't match virtual server [g6]:0 - ignoring".to_string()
+        ));
+        // The g6 service was dropped before its own checks: no zero-port message for it.
+        assert!(!msgs.iter().any(|m| m.contains("zero port")));
+    }
+
+    #[test]
+    fn group_zero_port_needs_persistence() {
+        let t = format!(
+            "virtual_server_group g {{\n 10.0.0.1 0\n}}\n{}",
+            vs(
+                "group g",
+                &format!("lvs_sched rr\nlvs_method NAT\nprotocol TCP\n{RS}")
+            )
+        );
+        assert_eq!(
+            counted(&t),
+            vec!["Virtual server [g]:0: zero port only valid for persistent services - setting"]
+        );
+    }
+
+    #[test]
+    fn file_and_bfd_checks_need_their_targets() {
+        let t = vs(
+            "10.0.0.1 80",
+            "lvs_sched rr\nlvs_method NAT\nprotocol TCP\nreal_server 10.0.0.2 80 {\n FILE_CHECK {\n  track_file nosuch\n }\n BFD_CHECK {\n  name nobfd\n }\n}",
+        );
+        assert_eq!(
+            counted(&t),
+            vec![
+                "track_file nosuch not found",
+                "FILE_CHECK has no track_file specified - ignoring"
+            ]
+        );
+        assert!(all(&t)
+            .contains(&"([10.0.0.2]:tcp:80) BFD_CHECK - BFD nobfd not configured".to_string()));
+    }
+
+    #[test]
+    fn checker_without_port_is_noted() {
+        let t = vs(
+            "fwmark 1",
+            "lvs_sched rr\nlvs_method NAT\nreal_server 10.0.0.2 {\n HTTP_GET {\n  url {\n   path /\n  }\n }\n}",
+        );
+        assert!(counted(&t).is_empty());
+        assert!(all(&t).contains(
+            &"HTTP_GET for real server [10.0.0.2]:none:0 has no port to connect to".to_string()
+        ));
+    }
+
+    #[test]
+    fn duplicate_services_are_noted() {
+        let one = vs(
+            "10.0.0.1 80",
+            &format!("lvs_sched rr\nlvs_method NAT\nprotocol TCP\n{RS}"),
+        );
+        let t = format!("{one}{one}");
+        assert!(counted(&t).is_empty());
+        assert!(all(&t)
+            .contains(&"virtual server [10.0.0.1]:80 is configured more than once".to_string()));
+    }
+
+    #[test]
+    fn misc_script_users() {
+        let body = "lvs_sched rr\nlvs_method NAT\nprotocol TCP\nreal_server 10.0.0.2 80 {\n MISC_CHECK {\n  misc_path \"/bin/check a\"\n }\n}";
+        // enable_script_security without a usable default user: the checker is removed.
+        let t = format!(
+            "global_defs {{\n enable_script_security\n}}\n{}",
+            vs("10.0.0.1 80", body)
+        );
+        struct NoScriptUser;
+        impl Host for NoScriptUser {
+            fn interface_exists(&self, _: &str) -> bool {
+                true
+            }
+            fn user_exists(&self, n: &str) -> bool {
+                n == "root"
+            }
+            fn group_exists(&self, _: &str) -> bool {
+                true
+            }
+            fn file_meta(&self, p: &Path) -> Option<FileMeta> {
+                AssumeAll.file_meta(p)
+            }
+            fn resolves(&self, _: &str) -> bool {
+                true
+            }
+        }
+        let l = load_str("t.conf", &t, &LoadOptions::default(), &NoScriptUser);
+        let msgs: Vec<_> = l
+            .diagnostics
+            .iter()
+            .filter(|d| d.class != ConfigClass::Ok && d.message.contains("misc"))
+            .map(|d| d.message.as_str())
+            .collect();
+        assert_eq!(
+            msgs,
+            vec!["Unable to set default user for misc script '/bin/check' 'a' - removing"]
+        );
+        assert_eq!(crate::exit_code(&l.diagnostics), 5);
+    }
+
+    /// A file system given as a table: path -> (uid, gid, mode, is_dir).
+    struct Fs(HashMap<&'static str, (u32, u32, u32, bool)>);
+
+    impl Host for Fs {
+        fn interface_exists(&self, _: &str) -> bool {
+            true
+        }
+        fn user_exists(&self, _: &str) -> bool {
+            true
+        }
+        fn group_exists(&self, _: &str) -> bool {
+            true
+        }
+        fn file_meta(&self, p: &Path) -> Option<FileMeta> {
+            let (uid, gid, mode, is_dir) = *self.0.get(p.to_str()?)?;
+            Some(FileMeta {
+                uid,
+                gid,
+                mode,
+                is_dir,
+                executable: mode & 0o111 != 0,
+            })
+        }
+        fn resolves(&self, _: &str) -> bool {
+            true
+        }
+    }
+
+    fn fs() -> Fs {
+        Fs(HashMap::from([
+            ("/", (0, 0, 0o755, true)),
+            ("/usr", (0, 0, 0o755, true)),
+            ("/usr/bin", (0, 0, 0o755, true)),
+            ("/usr/bin/ok", (0, 0, 0o755, false)),
+            ("/usr/bin/noexec", (0, 0, 0o644, false)),
+            ("/tmp", (0, 0, 0o1777, true)),
+            ("/tmp/ok", (0, 0, 0o755, false)),
+            ("/home", (0, 0, 0o755, true)),
+            ("/home/u", (1000, 1000, 0o755, true)),
+            ("/home/u/x", (0, 0, 0o755, false)),
+            ("/srv", (0, 0, 0o777, true)),
+            ("/srv/x", (0, 0, 0o755, false)),
+        ]))
+    }
+
+    fn flags(prog: &str, uid: u32) -> ScriptFlags {
+        let mut d = Vec::new();
+        script_flags(prog, uid, uid, false, None, &fs(), &mut d)
+    }
+
+    #[test]
+    fn script_security_flags() {
+        let ok = flags("/usr/bin/ok", 0);
+        assert!(ok.is_script && ok.executable && !ok.insecure);
+        // Bare names are searched in $PATH.
+        assert!(flags("ok", 0).is_script);
+        assert!(flags("missing", 0).not_found);
+        assert!(flags("/nope/x", 0).not_found);
+        assert!(!flags("/usr/bin/noexec", 0).executable);
+        // A sticky world-writable directory is fine; a non-root-owned or world-writable one
+        // is not.
+        assert!(!flags("/tmp/ok", 0).insecure);
+        assert!(flags("/home/u/x", 0).insecure);
+        assert!(flags("/srv/x", 0).insecure);
+        // A non-root user runs it: no path check.
+        assert!(!flags("/srv/x", 1000).insecure);
+        assert!(flags("</etc/passwd", 0).system);
+    }
+
+    #[test]
+    fn formats_follow_keepalived() {
+        assert_eq!(
+            fmt_vsge(&VsgMember::Range {
+                first: "10.0.0.1".parse().unwrap(),
+                last: "10.0.0.9".parse().unwrap(),
+                port: None
+            }),
+            "10.0.0.1-10.0.0.9,0"
+        );
+        assert_eq!(
+            fmt_rs(&"2001:db8::1".parse().unwrap(), 80, Some(LvsProtocol::Sctp)),
+            "[2001:db8::1]:sctp:80"
+        );
+        let s = Script {
+            command: "/x a".into(),
+            argv: vec!["/x".into(), "a".into()],
+            user: None,
+            loc: None,
+        };
+        assert_eq!(cmd_str(&s), "'/x' 'a'");
+    }
+}
