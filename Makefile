@@ -42,8 +42,9 @@ integration: build
 # Every test: formatting, lints, unit/property/simulation tests, corpus comparison with keepalived.
 test: deps lint unit integration
 
-bench: deps
-	$(CARGO) run --release -p keepalived-config --example parse_bench
+bench: build
+	$(CARGO) build --release -p keepalived-config --example parse_bench
+	bash integration/bench/config-parse.sh target/release/keepalived-rs target/release/examples/parse_bench
 
 fmt:
 	$(CARGO) fmt --all
