@@ -1,9 +1,9 @@
 //! Trackers (track_script, track_interface, track_file, ...) and how their results turn into
 //! an effective priority or a FAULT.
 //!
-//! keepalived's rules: a weight-0 tracker that is down puts the instance in FAULT. A weight
-//! w > 0 adds w while the tracker is up; w < 0 subtracts |w| while it is down; `reverse`
-//! swaps up and down. A tracked file adds `value * weight`, and with weight 0 any non-zero
+//! keepalived's rules: a weight-0 tracker that is down puts the instance in FAULT (with
+//! `reverse`: up). A weight w > 0 adds w while the tracker is up; w < 0 subtracts |w| while it
+//! is down; `reverse` negates the adjustment (w > 0: -w while up; w < 0: +|w| while down). A tracked file adds `value * weight`, and with weight 0 any non-zero
 //! value is a fault, as is a total below -253. The sum is clamped to 1..=254, and an owner
 //! (255) never changes priority.
 
@@ -63,14 +63,19 @@ impl Tracker {
         let weight = i64::from(self.weight);
         match value {
             TrackerValue::Up(up) => {
-                let up = up != self.reverse;
-                match (weight, up) {
-                    (0, false) => Effect::Fault,
-                    (0, true) => Effect::Weight(0),
-                    (w, true) if w > 0 => Effect::Weight(w),
-                    (w, false) if w < 0 => Effect::Weight(w),
-                    _ => Effect::Weight(0),
+                if weight == 0 {
+                    // `reverse` makes "up" the failing state.
+                    return if up != self.reverse {
+                        Effect::Weight(0)
+                    } else {
+                        Effect::Fault
+                    };
                 }
+                // keepalived applies `weight * multiplier` (multiplier -1 with `reverse`) in
+                // the state the sign of the weight selects: up for w > 0, down for w < 0.
+                let applies = if weight > 0 { up } else { !up };
+                let multiplier = if self.reverse { -1 } else { 1 };
+                Effect::Weight(if applies { weight * multiplier } else { 0 })
             }
             TrackerValue::File(v) => {
                 if weight == 0 {
@@ -182,7 +187,11 @@ mod tests {
         assert_eq!(t.effect(TrackerValue::Up(true)), Effect::Weight(20));
         assert_eq!(t.effect(TrackerValue::Up(false)), Effect::Weight(0));
         let t = tracker(TrackerKind::Script, 20, true);
+        assert_eq!(t.effect(TrackerValue::Up(true)), Effect::Weight(-20));
+        assert_eq!(t.effect(TrackerValue::Up(false)), Effect::Weight(0));
+        let t = tracker(TrackerKind::Script, -20, true);
         assert_eq!(t.effect(TrackerValue::Up(false)), Effect::Weight(20));
+        assert_eq!(t.effect(TrackerValue::Up(true)), Effect::Weight(0));
         let t = tracker(TrackerKind::Interface, 0, false);
         assert_eq!(t.effect(TrackerValue::Up(false)), Effect::Fault);
         let t = tracker(TrackerKind::Interface, 0, true);
