@@ -4,6 +4,21 @@
 //!
 //! Pure functions over byte slices: nothing here touches a socket, and nothing panics on
 //! any input.
+//!
+//! Sending: [`encode_ipv4_advert`] builds the whole IPv4 packet (keepalived uses `IP_HDRINCL`);
+//! for IPv6, [`encode_message`] builds the VRRP message and the kernel adds the header (with
+//! `IPV6_CHECKSUM` it also recomputes the checksum, so the pseudo-header passed may be `None`).
+//! Receiving: [`validate`] takes an [`RxPacket`] and an instance's [`RxParams`] and returns a
+//! [`Validated`] advert or an [`RxError`]; [`RxStats::record`] counts the outcome.
+//!
+//! Where this differs from keepalived 2.2.7:
+//! * a VIP list that differs from ours is accepted with [`RxWarning`]s, as keepalived 2.3.3+
+//!   does (2.2.7 rejected it);
+//! * IPsec AH (v2 auth type 2) is recognised but not implemented: such packets are rejected
+//!   with [`RxError::AhUnsupported`] (counted as an authentication failure);
+//! * `auth_hmac` (keepalived 2.4) is not implemented;
+//! * ignoring adverts in FAULT/INIT, during `vrrp_startup_delay` or as an owner with
+//!   `owner_ignore_adverts` needs instance state and is left to the state machine.
 
 pub mod checksum;
 pub mod error;
