@@ -135,6 +135,8 @@ pub struct Router {
     groups: Vec<SyncGroup>,
     group_of: Vec<Option<usize>>,
     scratch: Vec<Action>,
+    /// Instances the last `handle` call dispatched to (their timers may have changed).
+    touched: Vec<usize>,
 }
 
 impl Router {
@@ -189,6 +191,7 @@ impl Router {
             groups: built,
             group_of,
             scratch: Vec::new(),
+            touched: Vec::new(),
         })
     }
 
@@ -292,6 +295,7 @@ impl Router {
 
     /// Like [`Router::handle`], appending to `out`.
     pub fn handle_into(&mut self, now: Time, target: Target, input: Input, out: &mut Vec<Routed>) {
+        self.touched.clear();
         match target {
             Target::Instance(idx) => self.dispatch(now, idx, input, out),
             Target::All => {
@@ -311,8 +315,20 @@ impl Router {
         }
     }
 
+    /// The instances the last [`Router::handle`] call reached (directly or through their sync
+    /// group): only their timers can have changed, so a shell keeping a timer heap refreshes
+    /// just these from [`Instance::next_timer`].
+    pub fn touched(&self) -> &[usize] {
+        &self.touched
+    }
+
     fn dispatch(&mut self, now: Time, idx: usize, input: Input, out: &mut Vec<Routed>) {
         let group = self.group_of.get(idx).copied().flatten();
+        self.touched.push(idx);
+        if let Some(grp) = group.and_then(|g| self.groups.get(g)) {
+            self.touched
+                .extend(grp.members.iter().filter(|&&m| m != idx));
+        }
         let before = group.map(|g| self.member_states(g)).unwrap_or_default();
         if let Some(g) = group {
             let permit = self.others_want_master(g, idx);

@@ -359,8 +359,10 @@ impl Sim {
     fn schedule_timers(&mut self, n: usize) {
         let epoch = self.nodes[n].epoch;
         let mut due = Vec::new();
-        for (i, inst) in self.nodes[n].router.instances().iter().enumerate() {
-            if let Some(d) = inst.next_timer() {
+        let router = &self.nodes[n].router;
+        // Only the instances the last call reached can have new timers (Router::touched).
+        for &i in router.touched() {
+            if let Some(d) = router.instances()[i].next_timer() {
                 if !self.queued_timers.contains(&(n, epoch, i, d.id)) {
                     due.push((i, d));
                 }
