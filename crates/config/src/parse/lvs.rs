@@ -2091,6 +2091,225 @@ fn bfd_check(c: &mut Ctx, s: &mut RsState, n: &Node) {
 mod tests {
     use super::*;
 
+    use crate::host::AssumeAll;
+    use crate::{load_str, LoadOptions, Loaded};
+
+    fn load(body: &str) -> Loaded {
+        let text = format!(
+            "virtual_server 10.0.0.1 80 {{\nlvs_sched rr\nlvs_method NAT\nprotocol TCP\n{body}\n}}\n"
+        );
+        load_str("t.conf", &text, &LoadOptions::default(), &AssumeAll)
+    }
+
+    fn msgs(l: &Loaded) -> Vec<&str> {
+        l.diagnostics.iter().map(|d| d.message.as_str()).collect()
+    }
+
+    fn rs_checkers(l: &Loaded) -> &[Checker] {
+        &l.config.virtual_servers[0].real_servers[0].checkers
+    }
+
+    #[test]
+    fn tunnel_options() {
+        let l = load("lvs_method TUN type ipip csum\nreal_server 10.0.0.2 80 {\n}");
+        assert!(msgs(&l).contains(&"ipip tunnels do not support checksum option."));
+        let l = load("lvs_method TUN type gre remcsum\nreal_server 10.0.0.2 80 {\n}");
+        assert!(msgs(&l).contains(&"gre tunnels do not support remote checksum option."));
+        let l = load("lvs_method TUN type vxlan\nreal_server 10.0.0.2 80 {\n}");
+        assert!(msgs(&l).contains(&"Unknown tunnel type vxlan for virtual server."));
+        let l = load("lvs_method TUN port 0\nreal_server 10.0.0.2 80 {\n}");
+        assert!(msgs(&l).contains(&"Invalid gue tunnel port 0 for virtual server."));
+        let l = load("lvs_method FOO\nreal_server 10.0.0.2 80 {\n}");
+        assert!(msgs(&l).contains(&"PARSER : unknown [FOO] routing method for virtual server."));
+    }
+
+    #[test]
+    fn scheduler_flags_follow_the_scheduler() {
+        let l = load("sh-port\nflag-3\nlvs_sched bogus\nreal_server 10.0.0.2 80 {\n}");
+        let m = msgs(&l);
+        assert!(m.contains(&"sh-port only applies to sh scheduler - ignoring"));
+        assert!(m.contains(&"Invalid lvs_scheduler 'bogus' - ignoring"));
+        let vs = &l.config.virtual_servers[0];
+        assert!(vs.flags.flag_3 && !vs.flags.flag_2);
+    }
+
+    #[test]
+    fn family_rules() {
+        let l = load("ip_family inet6\npersistence_granularity 24\nreal_server 10.0.0.2 80 {\n}");
+        assert!(msgs(&l)
+            .contains(&"Virtual server specified family inet6 conflicts with server family"));
+        let vs = &l.config.virtual_servers[0];
+        assert_eq!(
+            vs.persistence_granularity, None,
+            "24 is not an IPv4 netmask for an IPv4 service"
+        );
+        let l = load("persistence_granularity 255.255.255.0\nreal_server 10.0.0.2 80 {\n}");
+        let vs = &l.config.virtual_servers[0];
+        assert_eq!(
+            vs.persistence_granularity,
+            Some(PersistenceGranularity::V4Mask(Ipv4Addr::new(
+                255, 255, 255, 0
+            )))
+        );
+        assert_eq!(vs.persistence_timeout, Some(DEFAULT_PERSISTENCE_TIMEOUT));
+        // A tunnelled real server may be of the other family.
+        let l = load("real_server 2001:db8::2 80 {\n lvs_method TUN\n}");
+        assert_eq!(l.config.virtual_servers[0].real_servers.len(), 1);
+    }
+
+    #[test]
+    fn connection_options() {
+        let l = load(
+            "real_server 10.0.0.2 80 {\n TCP_CHECK {\n  connect_ip 2001:db8::5\n  bindto 10.0.0.9\n  connect_port 70000\n  fwmark 9\n }\n}",
+        );
+        let m = msgs(&l);
+        assert!(m.contains(
+            &"bindto address 10.0.0.9 does not match address family of connect_ip - skipping"
+        ));
+        assert!(m.contains(&"Invalid checker connect_port '70000'"));
+        let Checker::Tcp(t) = &rs_checkers(&l)[0] else {
+            panic!("expected TCP_CHECK")
+        };
+        assert_eq!(t.connect.bindto, None);
+        assert_eq!(t.connect.fwmark, Some(9));
+        let l = load("real_server 10.0.0.2 80 {\n TCP_CHECK {\n  connect_ip fe80::1\n }\n}");
+        assert!(msgs(&l).contains(&"Checker link local address fe80::1 requires a bind_if"));
+        assert!(rs_checkers(&l).is_empty());
+    }
+
+    #[test]
+    fn http_details() {
+        let l = load(
+            "real_server 10.0.0.2 80 {\n HTTP_GET {\n  url {\n   path /\n   regex_no_match\n  }\n  url {\n   path /r\n   regex \"^OK\"\n   regex_options caseless bogus\n   regex_min_offset 2\n   regex_max_offset 9\n  }\n  http_protocol 2.0\n  virtualhost example.org\n }\n}",
+        );
+        let m = msgs(&l);
+        assert!(m.contains(&"regex parameters specified without regex"));
+        assert!(m.contains(&"Invalid http_protocol version 2.0"));
+        let Checker::Http(h) = &rs_checkers(&l)[0] else {
+            panic!("expected HTTP_GET")
+        };
+        assert!(!h.urls[0].regex_no_match);
+        assert_eq!(h.urls[1].regex.as_deref(), Some("^OK"));
+        assert_eq!(h.urls[1].regex_options, vec!["caseless"]);
+        assert_eq!(
+            (h.urls[1].regex_min_offset, h.urls[1].regex_max_offset),
+            (Some(2), Some(9))
+        );
+        assert_eq!(h.virtualhost.as_deref(), Some("example.org"));
+    }
+
+    #[test]
+    fn dns_udp_smtp_file_bfd_details() {
+        let l = load(
+            "real_server 10.0.0.2 80 {\n DNS_CHECK {\n  type BOGUS\n  name a..b\n }\n UDP_CHECK {\n  payload zz\n  min_reply_length 10\n  max_reply_length 5\n }\n SMTP_CHECK {\n  host {\n   connect_ip 10.0.0.3\n  }\n }\n FILE_CHECK {\n  track_file tf\n  weight 3 sideways\n }\n BFD_CHECK {\n  name a b\n }\n}",
+        );
+        let m = msgs(&l);
+        for want in [
+            "Unknown DNS check type BOGUS - ignoring",
+            "DNS_CHECK name 'a..b' has empty label - ignoring",
+            "Invalid hex string for UDP_CHECK payload",
+            "UDP_CHECK min_reply length 10 > max_reply_length 5 - will always fail",
+            "The SMTP_CHECK host block is deprecated. Please define additional checkers.",
+            "unknown track file weight option sideways - ignoring",
+            "BFD_CHECK - No or too many names specified - skipping checker",
+            "([10.0.0.2]:80) No name has been specified for BFD_CHECKER - skipping",
+        ] {
+            assert!(m.contains(&want), "missing {want:?} in {m:#?}");
+        }
+        let kinds: Vec<_> = rs_checkers(&l).iter().map(Checker::keyword).collect();
+        assert_eq!(
+            kinds,
+            vec!["DNS_CHECK", "UDP_CHECK", "SMTP_CHECK", "FILE_CHECK"]
+        );
+    }
+
+    #[test]
+    fn misc_user_before_path_and_scripts() {
+        let l = load(
+            "real_server 10.0.0.2 80 {\n notify_up \"/bin/up.sh a\" nobody nogroup\n notify_up /bin/again\n MISC_CHECK {\n  user nobody\n  misc_path /bin/check\n }\n}",
+        );
+        assert!(msgs(&l).contains(&"notify_up script already specified - ignoring"));
+        let rs = &l.config.virtual_servers[0].real_servers[0];
+        let up = rs.notify_up.as_ref().unwrap();
+        assert_eq!(up.argv, vec!["/bin/up.sh", "a"]);
+        let u = up.user.as_ref().unwrap();
+        assert_eq!(
+            (u.user.as_str(), u.group.as_deref()),
+            ("nobody", Some("nogroup"))
+        );
+        let Checker::Misc(m) = &rs.checkers[0] else {
+            panic!("expected MISC_CHECK")
+        };
+        let p = m.path.as_ref().unwrap();
+        assert_eq!(p.argv, vec!["/bin/check"]);
+        assert_eq!(p.user.as_ref().map(|u| u.user.as_str()), Some("nobody"));
+    }
+
+    #[test]
+    fn values_and_ranges() {
+        let l = load(
+            "quorum 0\nhysteresis x\nweight 0\npersistence_timeout 99999999\nprotocol ICMP\ndelay_loop 0\nreal_server 10.0.0.2 80 {\n weight -1\n alpha maybe\n}",
+        );
+        let m = msgs(&l);
+        for want in [
+            "Quorum 0 must be in [1, 4294967295]. Setting to 1.",
+            "Hysteresis x must be in [0, 4294967295] - ignoring",
+            "Virtual server weight 0 is outside range 1-2147483647",
+            "persistence_timeout invalid",
+            "Unknown protocol ICMP - ignoring",
+            "virtual server delay loop '0' invalid - ignoring",
+            "Real server weight -1 is outside range 0-2147483647",
+            "Invalid alpha parameter maybe",
+        ] {
+            assert!(m.contains(&want), "missing {want:?} in {m:#?}");
+        }
+        let vs = &l.config.virtual_servers[0];
+        assert_eq!(vs.quorum, Some(1));
+        assert_eq!(vs.protocol, Some(LvsProtocol::Tcp));
+    }
+
+    #[test]
+    fn ssl_block_replacement() {
+        let l = load_str(
+            "t.conf",
+            "SSL {\n ca a\n ca b\n key\n}\nSSL {\n}\n",
+            &LoadOptions::default(),
+            &AssumeAll,
+        );
+        let m = msgs(&l);
+        assert!(m.contains(&"SSL cafile already specified - replacing"));
+        assert!(m.contains(&"SSL keyfile missing"));
+        assert!(m.contains(&"SSL context already specified - replacing"));
+        assert_eq!(l.config.ssl.as_ref().and_then(|s| s.ca.clone()), None);
+    }
+
+    #[test]
+    fn ipv6_group_ranges() {
+        let l = load_str(
+            "t.conf",
+            "virtual_server_group g {\n 2001:db8::1-1f 443\n fwmark 2 inet6\n}\n",
+            &LoadOptions::default(),
+            &AssumeAll,
+        );
+        let g = &l.config.virtual_server_groups[0];
+        assert_eq!(
+            g.members[0],
+            VsgMember::Range {
+                first: "2001:db8::1".parse().unwrap(),
+                last: "2001:db8::1f".parse().unwrap(),
+                port: Some(443)
+            }
+        );
+        assert!(g.has_ipv6() && !g.has_ipv4());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn lvs_parser_never_panics(body in "[a-zA-Z0-9_ .:/{}\"-]{0,300}") {
+            let _ = load(&body);
+        }
+    }
+
     #[test]
     fn status_codes() {
         assert_eq!(
