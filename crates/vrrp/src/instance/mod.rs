@@ -121,7 +121,8 @@ impl Instance {
         &self.stats
     }
 
-    /// The counters, for the shell to charge receive errors found by validation.
+    /// The counters, for the shell to charge receive errors found by validation
+    /// ([`Stats::count_rx_error`]) or to clear them (SIGRTMAX-1).
     pub fn stats_mut(&mut self) -> &mut Stats {
         &mut self.stats
     }

@@ -1,5 +1,6 @@
 //! Per-instance counters, as keepalived's SIGUSR2 file (`keepalived.stats`) lists them.
 
+use crate::codec::{RxCounter, RxError};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
 
@@ -37,6 +38,27 @@ pub struct Stats {
 }
 
 impl Stats {
+    /// Charges a packet that receive validation rejected, as keepalived does (some errors
+    /// also count as a received advert). Checksum and version errors have no line in the
+    /// stats file and are left to the codec's own counters.
+    pub fn count_rx_error(&mut self, error: &RxError) {
+        if error.counts_as_received() {
+            self.advert_rcvd = self.advert_rcvd.saturating_add(1);
+        }
+        let field = match error.counter() {
+            Some(RxCounter::PacketLength) => &mut self.packet_len_err,
+            Some(RxCounter::Ttl) => &mut self.ip_ttl_err,
+            Some(RxCounter::InvalidType) => &mut self.invalid_type_rcvd,
+            Some(RxCounter::AdvertInterval) => &mut self.advert_interval_err,
+            Some(RxCounter::AddressList) => &mut self.addr_list_err,
+            Some(RxCounter::InvalidAuthType) => &mut self.invalid_authtype,
+            Some(RxCounter::AuthTypeMismatch) => &mut self.authtype_mismatch,
+            Some(RxCounter::AuthFailure) => &mut self.auth_failure,
+            Some(RxCounter::Checksum | RxCounter::Version) | None => return,
+        };
+        *field = field.saturating_add(1);
+    }
+
     /// Appends this instance's block of `keepalived.stats` to `out`.
     pub fn render(&self, name: &str, out: &mut String) {
         // Writing to a String cannot fail.
@@ -82,6 +104,14 @@ impl Stats {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rx_errors_charge_keepalived_counters() {
+        let mut stats = Stats::default();
+        stats.count_rx_error(&RxError::HeaderTooShort { len: 10, need: 28 });
+        assert_eq!(stats.packet_len_err, 1);
+        assert_eq!(stats.advert_rcvd, 0);
+    }
 
     #[test]
     fn matches_sample_layout() {
