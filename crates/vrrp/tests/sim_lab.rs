@@ -130,3 +130,66 @@ fn split_brain_heals_at_next_advert() {
     let gave_up = sim.first_entry_after(1, State::Backup, secs(12)).unwrap();
     assert!(gave_up - secs(12) <= secs(1) + ms(1));
 }
+
+// Lab: track_script weight -60 on the 150 master: its next advert carries 90; the backup
+// (100) discards those and takes over when its down timer runs out (3.609 s after the last
+// 150 advert). When the script recovers, the old master preempts after its own down timer
+// (3.414 s after the last advert it accepted).
+#[test]
+fn track_script_weight_moves_the_master_and_back() {
+    use keepalived_vrrp::instance::{Input, Tracker, TrackerKind, TrackerValue};
+    use keepalived_vrrp::sync_group::Target;
+    let specs = [150u8, 100]
+        .iter()
+        .enumerate()
+        .map(|(n, &p)| {
+            let mut params = instance("VI_1", 1, n, p);
+            params.trackers = vec![Tracker {
+                kind: TrackerKind::Script,
+                name: "chk".into(),
+                weight: -60,
+                reverse: false,
+                initial: TrackerValue::Up(true),
+            }];
+            NodeSpec::single(params)
+        })
+        .collect();
+    let mut sim = Sim::new(specs, 7);
+    sim.start_all();
+    sim.run_until(secs(10));
+    let fail = secs(10) + ms(250);
+    let script = |up| Input::Tracker {
+        kind: TrackerKind::Script,
+        name: "chk".into(),
+        value: TrackerValue::Up(up),
+    };
+    sim.schedule(fail, Op::Inject(0, Target::All, script(false)));
+    sim.run_until(secs(20));
+    let last150 = sim
+        .sent
+        .iter()
+        .rfind(|s| s.node == 0 && s.priority == 150)
+        .unwrap()
+        .at;
+    let next = sim
+        .sent
+        .iter()
+        .find(|s| s.node == 0 && s.at > fail)
+        .unwrap();
+    assert_eq!(next.priority, 90);
+    assert!(next.at - fail <= secs(1));
+    let took = sim.first_entry_after(1, State::Master, fail).unwrap();
+    let gap = took - last150;
+    assert!(
+        gap >= us(3_609_375 + 100) && gap <= us(3_609_375 + 300),
+        "{gap:?}"
+    );
+    assert_eq!(sim.state(0, 0), State::Backup);
+
+    let back = secs(20) + ms(400);
+    sim.schedule(back, Op::Inject(0, Target::All, script(true)));
+    sim.run_until(secs(30));
+    let retook = sim.first_entry_after(0, State::Master, back).unwrap();
+    assert!(retook - back <= us(3_414_062) && retook - back >= us(2_414_062));
+    assert_eq!(sim.masters(1), vec![0]);
+}
