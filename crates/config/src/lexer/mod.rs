@@ -1,11 +1,47 @@
-//! From configuration files to logical lines of tokens.
+//! From configuration files to logical lines of tokens: keepalived 2.2's preprocessor and
+//! tokenizer (`lib/parser.c`: `read_line`, `decomment`, `alloc_strvec_r`).
 //!
 //! Contract with the parser (do not change without changing `parse`):
 //! * every [`Line`] has at least one token;
 //! * an unquoted `{` only ever appears as the **last** token of a line, or as a line of its own;
 //! * an unquoted `}` only ever appears as a line of its own;
 //! * comments, conditionals, definitions, includes and generators are already resolved;
-//! * every token knows its file, line and column in the original text.
+//! * every token knows its file, line and column in the original text (text produced by a
+//!   substitution is located at the `$NAME` use, lines of a multi-line definition at its use,
+//!   lines produced by `~SEQ`/`~LST` at the generator line);
+//! * [`Line::raw`] is the line's text after preprocessing, quotes kept, without the trailing
+//!   `{` (for script-type keywords, which re-split it with shell-like rules);
+//! * brace *matching* is the parser's job: the lexer never reports "Extra '}' found" or
+//!   "missing '}'"; `include_check` lines are applied here and passed on like any other.
+//!
+//! What is handled, as keepalived.conf(5) and keepalived 2.2.7 do it (see the submodules):
+//! * [`comment`]: `!`/`#` comments anywhere outside `"…"`, `\!`/`\#` escapes, CR/LF, blanks;
+//! * [`tokenize`]: `{`/`}` anywhere on a line (the text after a brace is read as a new line),
+//!   quoted words;
+//! * [`include`]: `include GLOB` with `{a,b}` alternatives, paths relative to the including
+//!   file, `includer/m/w/b/a` and `include_check`; loops are detected and reported;
+//! * conditional lines `@id …` / `@^id …` ([`PreprocessOptions::config_id`]);
+//! * [`define`]: `$NAME=value` (also multi-line, ending lines with `\`), `$NAME`, `${NAME}`,
+//!   `${_PWD}`, `${_INSTANCE}`, `${_RANDOM [MIN [MAX]]}`, `${_HASH}`, `${_BANG}`;
+//! * [`generator`]: `~SEQ(var, [start,] [step,] end)`, `~SEQx(…)`, `~LST(…)`, nested.
+//!
+//! Order of processing for each line (keepalived 2.2.7's, checked against the binary):
+//! comments are removed when a line is read; then conditionals, definitions, generators and
+//! substitution (repeated while needed, with comment removal after each substitution, which is
+//! why `${_HASH}` outside quotes starts a comment); then `include`; then braces are split off.
+//! So `@id include x` and `include ${_PWD}/x` do include files.
+//!
+//! Limits keepalived does not have: a definition that expands to itself is reported (keepalived
+//! 2.2.7 hangs), includes that loop are skipped, and the total expansion is bounded
+//! ([`Limits`]).
+
+mod comment;
+mod define;
+mod engine;
+mod generator;
+mod include;
+mod linebuf;
+mod tokenize;
 
 use crate::diag::Diagnostic;
 use crate::source::{FileId, Loc, SourceMap};
@@ -87,8 +123,36 @@ impl Line {
 /// Settings that change how files are preprocessed.
 #[derive(Debug, Clone, Default)]
 pub struct PreprocessOptions {
-    /// The config id for `@id` / `@^id` lines (`-i`, default: host name up to the first dot).
+    /// The config id for `@id` / `@^id` lines and `${_INSTANCE}` (`-i`, default: host name up
+    /// to the first dot).
     pub config_id: String,
+    /// `-e`: every include is checked as `includea` (missing files are errors).
+    pub include_check_all: bool,
+    /// Seed for `${_RANDOM}`; the time when `None` (keepalived seeds with the time too).
+    pub random_seed: Option<u64>,
+    /// Bounds on how much a configuration may expand to.
+    pub limits: Limits,
+}
+
+/// Bounds on preprocessing, so that a hostile `~SEQ` or definition cannot exhaust memory.
+///
+/// keepalived's own limits are its 1024-byte line buffer; these bound the whole expansion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Logical lines read or generated, in total.
+    pub max_lines: u64,
+    /// Bytes of logical lines read or generated, in total.
+    pub max_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        // keepalived's man page example of 65,024 generated vrrp_instances is ~1M lines.
+        Self {
+            max_lines: 4_000_000,
+            max_bytes: 128 << 20,
+        }
+    }
 }
 
 /// Reads `path` (and everything it includes) into logical lines.
@@ -108,8 +172,11 @@ pub fn read_config(
         }
         Err(e) => {
             diags.push(
-                Diagnostic::error(None, format!("cannot read {}: {e}", path.display()))
-                    .with_class(crate::diag::ConfigClass::FileNotFound),
+                Diagnostic::error(
+                    None,
+                    format!("Unable to read configuration file {}: {e}", path.display()),
+                )
+                .with_class(crate::diag::ConfigClass::FileNotFound),
             );
             Vec::new()
         }
@@ -117,159 +184,19 @@ pub fn read_config(
 }
 
 /// Lexes configuration text that has already been read, named `path` in diagnostics.
+///
+/// Relative includes and `${_PWD}` are resolved against the directory of `path`.
 pub fn lex_str(
     path: &Path,
     text: String,
-    _opts: &PreprocessOptions,
+    opts: &PreprocessOptions,
     sources: &mut SourceMap,
-    _diags: &mut Vec<Diagnostic>,
+    diags: &mut Vec<Diagnostic>,
 ) -> Vec<Line> {
-    let file = sources.add(path, text.clone());
-    let mut out = Vec::new();
-    for (idx, raw_line) in text.split('\n').enumerate() {
-        let line_no = u32::try_from(idx + 1).unwrap_or(u32::MAX);
-        let tokens = split_tokens(file, line_no, raw_line);
-        push_split_at_braces(tokens, &mut out);
-    }
-    out
-}
-
-/// Splits one physical line into tokens, dropping `!`/`#` comments outside quotes.
-fn split_tokens(file: FileId, line_no: u32, text: &str) -> Vec<Token> {
-    let mut tokens = Vec::new();
-    let chars: Vec<char> = text.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if c.is_whitespace() {
-            i += 1;
-            continue;
-        }
-        if c == '!' || c == '#' {
-            break;
-        }
-        let col = u32::try_from(i + 1).unwrap_or(u32::MAX);
-        let loc = Loc::new(file, line_no, col);
-        if c == '"' {
-            let start = i + 1;
-            let mut j = start;
-            while j < chars.len() && chars[j] != '"' {
-                j += 1;
-            }
-            tokens.push(Token {
-                text: chars[start..j].iter().collect(),
-                loc,
-                quoted: true,
-            });
-            i = j + 1;
-            continue;
-        }
-        if c == '{' || c == '}' {
-            tokens.push(Token {
-                text: c.to_string(),
-                loc,
-                quoted: false,
-            });
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < chars.len()
-            && !chars[i].is_whitespace()
-            && !matches!(chars[i], '{' | '}' | '!' | '#' | '"')
-        {
-            i += 1;
-        }
-        tokens.push(Token {
-            text: chars[start..i].iter().collect(),
-            loc,
-            quoted: false,
-        });
-    }
-    tokens
-}
-
-/// Cuts a token list into lines that follow the brace contract of this module.
-fn push_split_at_braces(tokens: Vec<Token>, out: &mut Vec<Line>) {
-    let mut current: Vec<Token> = Vec::new();
-    for tok in tokens {
-        if tok.is_open() {
-            current.push(tok);
-            flush(&mut current, out);
-        } else if tok.is_close() {
-            flush(&mut current, out);
-            current.push(tok);
-            flush(&mut current, out);
-        } else {
-            current.push(tok);
-        }
-    }
-    flush(&mut current, out);
-}
-
-fn flush(current: &mut Vec<Token>, out: &mut Vec<Line>) {
-    if current.is_empty() {
-        return;
-    }
-    let tokens = std::mem::take(current);
-    let raw = tokens
-        .iter()
-        .map(|t| {
-            if t.quoted {
-                format!("\"{}\"", t.text)
-            } else {
-                t.text.clone()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ");
-    out.push(Line { tokens, raw });
+    let mut engine = engine::Engine::new(opts, sources, diags);
+    engine.start(path, text);
+    engine.run()
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn lex(text: &str) -> Vec<Line> {
-        let mut sm = SourceMap::new();
-        let mut d = Vec::new();
-        lex_str(
-            Path::new("t.conf"),
-            text.to_string(),
-            &PreprocessOptions::default(),
-            &mut sm,
-            &mut d,
-        )
-    }
-
-    fn words(lines: &[Line]) -> Vec<Vec<&str>> {
-        lines
-            .iter()
-            .map(|l| l.tokens.iter().map(|t| t.text.as_str()).collect())
-            .collect()
-    }
-
-    #[test]
-    fn braces_follow_the_contract() {
-        let lines = lex("vrrp_instance VI_1 { state MASTER\n virtual_ipaddress { 10.0.0.1 } }\n");
-        assert_eq!(
-            words(&lines),
-            vec![
-                vec!["vrrp_instance", "VI_1", "{"],
-                vec!["state", "MASTER"],
-                vec!["virtual_ipaddress", "{"],
-                vec!["10.0.0.1"],
-                vec!["}"],
-                vec!["}"],
-            ]
-        );
-        assert_eq!(lines[1].loc().col, 22);
-    }
-
-    #[test]
-    fn comments_and_quotes() {
-        let lines = lex("script \"/bin/x -a # not a comment\" # comment\n! whole line\n");
-        assert_eq!(words(&lines), vec![vec!["script", "/bin/x -a # not a comment"]]);
-        assert!(lines[0].tokens[1].quoted);
-    }
-}
+mod tests;

@@ -1,0 +1,193 @@
+//! A line being preprocessed: its bytes, and for every byte the place it came from.
+//!
+//! keepalived edits each line in place (strips blanks, removes `\#` escapes, splices in
+//! definitions). Keeping one [`Loc`] per byte through those edits is what lets every token
+//! point back at the original text, or at the `$NAME` use its text was substituted for.
+
+use crate::source::{FileId, Loc};
+
+/// The bytes of one line and, for each byte, where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LineBuf {
+    /// The text (usually UTF-8; edits only ever happen at ASCII bytes).
+    pub text: Vec<u8>,
+    /// `locs[i]` is where `text[i]` came from; always as long as `text`.
+    pub locs: Vec<Loc>,
+    /// Where the line as a whole came from (used when it is empty).
+    pub origin: Loc,
+}
+
+/// keepalived's `isblank()`: the blanks it trims and skips between words of directives.
+pub(crate) fn is_blank(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+/// keepalived's token separators (`" \t\f\n\r\v"`).
+pub(crate) fn is_white(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\x0c' | b'\n' | b'\r' | b'\x0b')
+}
+
+impl Default for LineBuf {
+    fn default() -> Self {
+        Self {
+            text: Vec::new(),
+            locs: Vec::new(),
+            origin: Loc::new(FileId(0), 0, 0),
+        }
+    }
+}
+
+impl LineBuf {
+    /// A physical line of `file`: columns count characters, starting at 1.
+    pub fn physical(file: FileId, line: u32, text: &[u8]) -> Self {
+        let mut locs = Vec::with_capacity(text.len());
+        let mut col = 0u32;
+        for &b in text {
+            // A UTF-8 continuation byte belongs to the character before it.
+            if b & 0xC0 != 0x80 || col == 0 {
+                col = col.saturating_add(1);
+            }
+            locs.push(Loc::new(file, line, col));
+        }
+        Self {
+            text: text.to_vec(),
+            locs,
+            origin: Loc::new(file, line, 1),
+        }
+    }
+
+    /// Text that all comes from one place (a substitution, a generated line).
+    pub fn uniform(text: &[u8], loc: Loc) -> Self {
+        Self {
+            text: text.to_vec(),
+            locs: vec![loc; text.len()],
+            origin: loc,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.text.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.locs.clear();
+    }
+
+    /// The first byte, if any.
+    pub fn first(&self) -> Option<u8> {
+        self.text.first().copied()
+    }
+
+    /// Where byte `i` came from (the line's origin past the end).
+    pub fn loc_at(&self, i: usize) -> Loc {
+        self.locs
+            .get(i)
+            .or_else(|| self.locs.last())
+            .copied()
+            .unwrap_or(self.origin)
+    }
+
+    pub fn remove(&mut self, i: usize) {
+        if i < self.text.len() {
+            self.text.remove(i);
+            self.locs.remove(i);
+        }
+    }
+
+    pub fn truncate(&mut self, n: usize) {
+        self.text.truncate(n);
+        self.locs.truncate(n);
+    }
+
+    /// Drops the first `n` bytes.
+    pub fn drain_front(&mut self, n: usize) {
+        let n = n.min(self.text.len());
+        if n > 0 {
+            self.origin = self.loc_at(n.min(self.text.len().saturating_sub(1)));
+            self.text.drain(..n);
+            self.locs.drain(..n);
+        }
+    }
+
+    pub fn push(&mut self, b: u8, loc: Loc) {
+        self.text.push(b);
+        self.locs.push(loc);
+    }
+
+    /// Replaces `start..end` with `with`, all located at `loc`.
+    pub fn splice(&mut self, start: usize, end: usize, with: &[u8], loc: Loc) {
+        let end = end.min(self.text.len());
+        let start = start.min(end);
+        self.text.splice(start..end, with.iter().copied());
+        self.locs
+            .splice(start..end, std::iter::repeat_n(loc, with.len()));
+    }
+
+    /// The bytes from `at` on, as a new line (this one keeps `..at`).
+    pub fn split_off(&mut self, at: usize) -> LineBuf {
+        let at = at.min(self.text.len());
+        let origin = self.loc_at(at);
+        LineBuf {
+            text: self.text.split_off(at),
+            locs: self.locs.split_off(at),
+            origin,
+        }
+    }
+
+    /// Removes leading blanks (space, tab).
+    pub fn trim_start_blanks(&mut self) {
+        let n = self.text.iter().take_while(|b| is_blank(**b)).count();
+        self.drain_front(n);
+    }
+
+    /// Removes trailing blanks (space, tab).
+    pub fn trim_end_blanks(&mut self) {
+        let n = self.text.iter().rev().take_while(|b| is_blank(**b)).count();
+        self.truncate(self.text.len() - n);
+    }
+
+    /// The text, lossily decoded (for messages).
+    pub fn lossy(&self) -> String {
+        String::from_utf8_lossy(&self.text).into_owned()
+    }
+
+    pub fn starts_with(&self, prefix: &[u8]) -> bool {
+        self.text.starts_with(prefix)
+    }
+
+    pub fn contains(&self, b: u8) -> bool {
+        self.text.contains(&b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_count_characters() {
+        let l = LineBuf::physical(FileId(0), 3, "aé b".as_bytes());
+        let cols: Vec<u32> = l.locs.iter().map(|l| l.col).collect();
+        assert_eq!(cols, vec![1, 2, 2, 3, 4]);
+        assert!(l.locs.iter().all(|l| l.line == 3));
+    }
+
+    #[test]
+    fn splice_keeps_locations_aligned() {
+        let mut l = LineBuf::physical(FileId(0), 1, b"x $A y");
+        let at = Loc::new(FileId(0), 1, 3);
+        l.splice(2, 4, b"long", at);
+        assert_eq!(l.text, b"x long y");
+        assert_eq!(l.locs.len(), l.text.len());
+        assert_eq!(l.loc_at(5).col, 3);
+        assert_eq!(l.loc_at(7).col, 6);
+        let tail = l.split_off(7);
+        assert_eq!(tail.text, b"y");
+        assert_eq!(tail.origin.col, 6);
+    }
+}
