@@ -817,6 +817,9 @@ pub struct FileCheck {
     pub weight: Option<i32>,
     /// `weight N reverse`.
     pub reverse: bool,
+    /// Where `track_file` is written.
+    #[serde(default)]
+    pub loc: Option<Loc>,
 }
 
 /// `BFD_CHECK { … }`: follows a `bfd_instance`.
@@ -826,6 +829,9 @@ pub struct BfdCheck {
     pub name: Option<String>,
     /// `alpha [bool]`.
     pub alpha: Option<bool>,
+    /// Where `name` is written.
+    #[serde(default)]
+    pub loc: Option<Loc>,
 }
 
 /// One health checker inside a `real_server`.

@@ -2001,6 +2001,7 @@ const FILE_CHECK: &[Keyword<FileCheck>] = &[
     kw("track_file", |c, s, n| {
         if let Some(v) = arg_text(c, n) {
             s.track_file = Some(v);
+            s.loc = Some(n.loc());
         }
     }),
     kw("weight", |c, s, n| {
@@ -2063,6 +2064,7 @@ const BFD_CHECK: &[Keyword<BfdCheck>] = &[
             return;
         }
         s.name = Some(name);
+        s.loc = Some(n.loc());
     }),
     kw("alpha", |c, s, n| {
         if let Some(b) = opt_flag(c, n, "alpha") {

@@ -488,9 +488,9 @@ fn check_checkers(config: &Config, vs: &VirtualServer, diags: &mut Vec<Diagnosti
                 Checker::File(f) => {
                     if let Some(name) = &f.track_file {
                         if !config.track_files.iter().any(|t| &t.name == name) {
-                            diags.push(general(rs.loc, format!("track_file {name} not found")));
+                            diags.push(general(f.loc, format!("track_file {name} not found")));
                             diags.push(general(
-                                rs.loc,
+                                f.loc,
                                 "FILE_CHECK has no track_file specified - ignoring",
                             ));
                         }
@@ -503,7 +503,7 @@ fn check_checkers(config: &Config, vs: &VirtualServer, diags: &mut Vec<Diagnosti
                         // this is reported without counting.
                         if !config.bfd_instances.iter().any(|i| &i.name == name) {
                             diags.push(logged(
-                                rs.loc,
+                                b.loc,
                                 format!(
                                     "({}) BFD_CHECK - BFD {name} not configured",
                                     fmt_rs(&rs.ip, rs.port, vs.protocol)
