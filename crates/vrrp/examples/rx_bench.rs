@@ -143,23 +143,23 @@ fn run(case: &Case) -> (Duration, RxStats) {
     (start.elapsed(), stats)
 }
 
+/// Runs per case; the fastest is reported, since the machine may be shared.
+const RUNS: usize = 5;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     for case in cases()? {
-        // Warm up caches and the branch predictor.
-        let _ = run(&Case {
-            name: case.name,
-            bytes: case.bytes.clone(),
-            params: case.params.clone(),
-            ipv6: case.ipv6,
-        });
-        let (elapsed, stats) = run(&case);
-        if stats.advert_rcvd != ADVERTS as u64 {
-            return Err(format!("{}: only {} accepted", case.name, stats.advert_rcvd).into());
+        let mut best = Duration::MAX;
+        for _ in 0..RUNS {
+            let (elapsed, stats) = run(&case);
+            if stats.advert_rcvd != ADVERTS as u64 {
+                return Err(format!("{}: only {} accepted", case.name, stats.advert_rcvd).into());
+            }
+            best = best.min(elapsed);
         }
-        let ns = elapsed.as_nanos() as f64 / ADVERTS as f64;
+        let ns = best.as_nanos() as f64 / ADVERTS as f64;
         println!(
-            "{:<28} {ADVERTS} adverts decoded + validated in {:>8.2?}: {ns:>6.1} ns/advert",
-            case.name, elapsed
+            "{:<28} {ADVERTS} adverts decoded + validated in {:>8.2?}: {ns:>6.1} ns/advert (best of {RUNS})",
+            case.name, best
         );
     }
     Ok(())

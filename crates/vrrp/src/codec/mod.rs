@@ -11,6 +11,36 @@
 //! Receiving: [`validate`] takes an [`RxPacket`] and an instance's [`RxParams`] and returns a
 //! [`Validated`] advert or an [`RxError`]; [`RxStats::record`] counts the outcome.
 //!
+//! ```
+//! use keepalived_vrrp::codec::{
+//!     encode_ipv4_advert, validate, IpIdCounter, Ipv4Send, RxPacket, RxParams, RxStats,
+//!     V4Checksum, MCAST_GROUP4,
+//! };
+//! use keepalived_vrrp::{Advert, Auth, Version};
+//! use std::time::Duration;
+//!
+//! let vips = vec!["10.0.0.100".parse().unwrap()];
+//! let advert = Advert {
+//!     version: Version::V3,
+//!     vrid: 51,
+//!     priority: 150,
+//!     interval: Duration::from_secs(1),
+//!     addrs: vips.clone(),
+//!     auth: Auth::None,
+//! };
+//! let mut ids = IpIdCounter::new();
+//! let send = Ipv4Send { src: "10.0.0.1".parse().unwrap(), dst: MCAST_GROUP4, ttl: 255, id: ids.next() };
+//! let mut packet = Vec::new();
+//! encode_ipv4_advert(&advert, &send, V4Checksum::Standard, &mut packet).unwrap();
+//!
+//! let params = RxParams::new(Version::V3, 51, Duration::from_secs(1), vips);
+//! let outcome = validate(RxPacket::Ipv4(&packet), &params);
+//! let mut stats = RxStats::default();
+//! stats.record(&outcome);
+//! assert_eq!(outcome.unwrap().advert, advert);
+//! assert_eq!(stats.advert_rcvd, 1);
+//! ```
+//!
 //! Where this differs from keepalived 2.2.7:
 //! * a VIP list that differs from ours is accepted with [`RxWarning`]s, as keepalived 2.3.3+
 //!   does (2.2.7 rejected it);
