@@ -489,6 +489,7 @@ virtual_server 10.4.0.1 25 {
             host {
                 connect_ip 10.4.0.3
                 connect_port 2525
+                delay_before_retry 7
             }
         }
     }
@@ -503,6 +504,9 @@ virtual_server 10.4.0.1 25 {
     assert_eq!(s.hosts.len(), 1);
     assert_eq!(s.hosts[0].connect.connect_ip, Some(ip("10.4.0.3")));
     assert_eq!(s.hosts[0].connect.connect_port, Some(2525));
+    // Common keywords in a host block set the checker's values, as in keepalived.
+    assert_eq!(s.common.delay_before_retry, secs(7));
+    assert_eq!(s.common.retry, Some(2));
 }
 
 #[test]

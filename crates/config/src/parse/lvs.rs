@@ -1173,7 +1173,7 @@ macro_rules! impl_has {
     (connect: $($t:ty),*) => { $(impl HasConnect for $t { fn co(&mut self) -> &mut ConnectOptions { &mut self.connect } })* };
     (common: $($t:ty),*) => { $(impl HasCommon for $t { fn common(&mut self) -> &mut CheckerCommon { &mut self.common } })* };
 }
-impl_has!(connect: TcpCheck, SmtpCheck, DnsCheck, UdpCheck, PingCheck, SmtpHost);
+impl_has!(connect: TcpCheck, SmtpCheck, DnsCheck, UdpCheck, PingCheck);
 impl_has!(common: TcpCheck, HttpState, MiscState, SmtpCheck, DnsCheck, UdpCheck, PingCheck, FileCheck);
 
 impl HasConnect for HttpState {
@@ -1580,7 +1580,8 @@ fn url_digest(c: &mut Ctx, s: &mut UrlState, n: &Node) {
         return;
     }
     let mut out = [0u8; 16];
-    for (i, slot) in out.iter_mut().enumerate() {
+    // keepalived converts from the last pair backwards and reports the first bad one found.
+    for (i, slot) in out.iter_mut().enumerate().rev() {
         let pair = d.get(2 * i..2 * i + 2).unwrap_or("");
         match u8::from_str_radix(pair, 16) {
             Ok(v) if pair.bytes().all(|b| b.is_ascii_hexdigit()) => *slot = v,
@@ -1766,31 +1767,34 @@ fn misc_check(c: &mut Ctx, s: &mut RsState, n: &Node) {
 // ---------------------------------------------------------------------------------------
 // SMTP_CHECK
 
-const SMTP_HOST: &[Keyword<SmtpHost>] = &[
-    kw("connect_ip", co_ip::<SmtpHost>),
-    kw("connect_port", co_port::<SmtpHost>),
-    kw("bindto", co_bindto::<SmtpHost>),
-    kw("bind_port", co_bind_port::<SmtpHost>),
-    kw("bind_if", co_bind_if::<SmtpHost>),
-    kw("connect_timeout", co_timeout::<SmtpHost>),
-    kw("fwmark", co_fwmark::<SmtpHost>),
-    // keepalived installs the common keywords here too; they act on the checker.
-    kw("retry", |c, _, n| ignore_in_host(c, n)),
-    kw("delay_before_retry", |c, _, n| ignore_in_host(c, n)),
-    kw("warmup", |c, _, n| ignore_in_host(c, n)),
-    kw("delay_loop", |c, _, n| ignore_in_host(c, n)),
-    kw("alpha", |c, _, n| ignore_in_host(c, n)),
-    kw("log_all_failures", |c, _, n| ignore_in_host(c, n)),
-];
+/// A deprecated `host` block: its own connection options; keepalived also accepts the
+/// common checker keywords there, and they set the checker's values.
+struct HostState {
+    host: SmtpHost,
+    common: CheckerCommon,
+}
 
-fn ignore_in_host(c: &mut Ctx, n: &Node) {
-    c.note_warn(
-        n.loc(),
-        format!(
-            "{} inside an SMTP_CHECK host block applies to the whole checker; set it there",
-            n.keyword()
-        ),
-    );
+impl HasConnect for HostState {
+    fn co(&mut self) -> &mut ConnectOptions {
+        &mut self.host.connect
+    }
+}
+impl HasCommon for HostState {
+    fn common(&mut self) -> &mut CheckerCommon {
+        &mut self.common
+    }
+}
+
+const SMTP_HOST: &[Keyword<HostState>] = checker_table!(connect, HostState, []);
+
+/// Copies the values set in `from` over `into`.
+fn merge_common(into: &mut CheckerCommon, from: CheckerCommon) {
+    into.retry = from.retry.or(into.retry);
+    into.delay_before_retry = from.delay_before_retry.or(into.delay_before_retry);
+    into.warmup = from.warmup.or(into.warmup);
+    into.delay_loop = from.delay_loop.or(into.delay_loop);
+    into.alpha = from.alpha.or(into.alpha);
+    into.log_all_failures = from.log_all_failures.or(into.log_all_failures);
 }
 
 /// SMTP_CHECK state: host blocks are checked against the real server when the block ends.
@@ -1819,12 +1823,16 @@ const SMTP_CHECK: &[Keyword<SmtpState>] = checker_table!(
             None => c.warn(n.loc(), "SMTP_CHECK helo name missing"),
         }),
         block("host", |c, s, n| {
-            let mut h = SmtpHost {
-                loc: Some(n.loc()),
-                ..SmtpHost::default()
+            let mut h = HostState {
+                host: SmtpHost {
+                    loc: Some(n.loc()),
+                    ..SmtpHost::default()
+                },
+                common: CheckerCommon::default(),
             };
             walk(c, &mut h, n.children(), SMTP_HOST);
-            s.chk.hosts.push(h);
+            merge_common(&mut s.chk.common, h.common);
+            s.chk.hosts.push(h.host);
             s.host_locs.push(n.loc());
         }),
     ]
