@@ -25,6 +25,18 @@ pub enum Auth {
     Ah,
 }
 
+impl Auth {
+    /// PASS authentication from a configured `auth_pass`: its first 8 bytes, zero padded, as
+    /// keepalived keeps it ("Truncating auth_pass to 8 characters").
+    pub fn pass(password: &str) -> Auth {
+        let mut pw = [0u8; 8];
+        for (slot, byte) in pw.iter_mut().zip(password.bytes()) {
+            *slot = byte;
+        }
+        Auth::Pass(pw)
+    }
+}
+
 /// A VRRP advertisement, decoded from or to be encoded onto the wire.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Advert {
@@ -40,4 +52,16 @@ pub struct Advert {
     pub addrs: Vec<IpAddr>,
     /// Authentication (always `None` for v3).
     pub auth: Auth,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pass_is_truncated_and_zero_padded() {
+        assert_eq!(Auth::pass("secret"), Auth::Pass(*b"secret\0\0"));
+        assert_eq!(Auth::pass("secret12345"), Auth::Pass(*b"secret12"));
+        assert_eq!(Auth::pass(""), Auth::Pass([0; 8]));
+    }
 }

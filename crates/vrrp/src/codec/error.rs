@@ -438,6 +438,16 @@ pub enum RxWarning {
 }
 
 impl RxWarning {
+    /// The sender of the advert.
+    pub const fn from(&self) -> IpAddr {
+        match self {
+            RxWarning::V3Interval { from, .. }
+            | RxWarning::VipCount { from, .. }
+            | RxWarning::VipMissing { from, .. }
+            | RxWarning::OldUnicastChecksum { from } => *from,
+        }
+    }
+
     /// The counter keepalived increments for this warning, if any.
     pub const fn counter(&self) -> Option<RxCounter> {
         match self {
