@@ -22,11 +22,13 @@ pub(crate) fn check(config: &Config, host: &dyn Host, diags: &mut Vec<Diagnostic
     let users = ScriptUsers::new(config, host);
     let mut scripts: Vec<&Script> = Vec::new();
     let mut default_user_reported = false;
+    let mut any_live = false;
     for (vs, group, seq) in &linked {
         let ok = check_virtual_server(vs, *group, *seq, diags);
         if !ok {
             continue;
         }
+        any_live = true;
         check_checkers(config, vs, diags);
         collect_scripts(
             vs,
@@ -38,7 +40,8 @@ pub(crate) fn check(config: &Config, host: &dyn Host, diags: &mut Vec<Diagnostic
         );
     }
     check_duplicate_services(&linked, diags);
-    if !config.virtual_servers.is_empty() {
+    // keepalived checks script security only when a virtual server survived validation.
+    if any_live {
         for fifo in [&config.global.notify_fifo, &config.global.lvs_notify_fifo] {
             if let Some(s) = &fifo.script {
                 scripts.push(s);
