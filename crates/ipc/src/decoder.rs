@@ -17,8 +17,9 @@
 //! The decoder holds only bytes pushed and not yet consumed: at most one partial frame
 //! (header + [`MAX_FRAME_LEN`]) plus whatever the caller pushed since its last round of
 //! [`pop`](FrameDecoder::pop) calls. An oversized prefix is caught as soon as its four bytes
-//! are at the front, before its payload is buffered. Inside a payload bincode's byte limit
-//! bounds what a length field can make it allocate.
+//! are at the front, before its payload is buffered. Inside a payload, bincode's byte limit,
+//! scaled to the payload's size, bounds what a length field can make it allocate (see
+//! [`decode_payload`]).
 //!
 //! # Sockets
 //!
@@ -282,14 +283,32 @@ mod tests {
     }
 
     #[test]
-    fn hostile_string_length_inside_a_small_frame_does_not_allocate_it() {
+    fn hostile_string_length_inside_a_small_frame_is_refused_before_allocating() {
         // ToParent::Log { level: Error, text }: variant 6, level 0, then a varint string length
-        // of u64::MAX (varint marker 253 + 8 bytes) with no bytes behind it.
-        let mut payload = vec![6, 0, 253];
-        payload.extend_from_slice(&u64::MAX.to_le_bytes());
+        // of 60 MiB (marker 252 + u32) with no bytes behind it. The limit for a frame this
+        // small is 64 KiB, so bincode refuses the claim instead of allocating 60 MiB.
+        let mut payload = vec![6, 0, 252];
+        payload.extend_from_slice(&(60u32 << 20).to_le_bytes());
         let mut d = FrameDecoder::<ToParent>::new();
         d.push(&frame_of(&payload)).unwrap();
-        assert!(matches!(d.pop(), Err(FrameError::Decode { .. })));
+        assert!(matches!(
+            d.pop(),
+            Err(FrameError::Decode {
+                source: bincode::error::DecodeError::LimitExceeded,
+                ..
+            })
+        ));
+        // A length beyond what the frame holds but within the limit fails on the missing bytes.
+        let mut payload = vec![6, 0, 251];
+        payload.extend_from_slice(&1000u16.to_le_bytes());
+        d.push(&frame_of(&payload)).unwrap();
+        assert!(matches!(
+            d.pop(),
+            Err(FrameError::Decode {
+                source: bincode::error::DecodeError::UnexpectedEnd { .. },
+                ..
+            })
+        ));
     }
 
     #[test]
