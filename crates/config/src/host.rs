@@ -46,7 +46,7 @@ pub trait Host {
 }
 
 /// A host on which everything exists: every interface, user, group and host name, and
-/// every file is a root-owned, root-only executable. For pure tests.
+/// every file is a root-owned executable (mode 0755). For pure tests.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AssumeAll;
 
@@ -64,7 +64,7 @@ impl Host for AssumeAll {
         Some(FileMeta {
             uid: 0,
             gid: 0,
-            mode: 0o700,
+            mode: 0o755,
             is_dir: false,
             executable: true,
         })

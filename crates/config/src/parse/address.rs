@@ -232,39 +232,22 @@ pub fn parse_address_entry(
         );
         a.label = None;
     }
-    if kind == AddressKind::Static && a.dev.is_none() {
-        ctx.push(
-            crate::diag::Diagnostic::error(
-                Some(first.loc),
-                format!("Static address {} requires either an interface", first.text),
-            )
-            .with_class(crate::diag::ConfigClass::Fatal),
-        );
-        return None;
-    }
     Some(a)
 }
 
-/// Route keywords keepalived accepts (`ip route` syntax, full names only).
-const ROUTE_WORDS: &[&str] = &[
-    "src",
-    "via",
-    "gw",
-    "or",
-    "dev",
-    "oif",
+/// Route options followed by one value (`mtu lock N` style options also accept `lock`).
+const ROUTE_VALUE: &[&str] = &[
+    "tos",
+    "dsfield",
     "table",
+    "protocol",
+    "proto",
+    "scope",
     "metric",
     "priority",
     "preference",
-    "scope",
-    "protocol",
-    "proto",
-    "type",
-    "tos",
-    "dsfield",
     "realms",
-    "realm",
+    "expires",
     "mtu",
     "hoplimit",
     "advmss",
@@ -273,175 +256,228 @@ const ROUTE_WORDS: &[&str] = &[
     "reordering",
     "window",
     "cwnd",
+    "ssthresh",
+    "rto_min",
     "initcwnd",
     "initrwnd",
-    "ssthresh",
     "features",
     "quickack",
     "congctl",
     "pref",
     "fastopen_no_cookie",
-    "rto_min",
-    "nexthop",
-    "onlink",
-    "no_track",
-    "blackhole",
-    "unreachable",
-    "prohibit",
-    "throw",
+    "ttl-propagate",
+    "vrf",
+    "track_group",
+];
+/// Route types keepalived accepts before the destination.
+const ROUTE_TYPES: &[&str] = &[
+    "unicast",
     "local",
     "broadcast",
-    "anycast",
     "multicast",
-    "unicast",
+    "throw",
+    "unreachable",
+    "prohibit",
+    "blackhole",
     "nat",
-    "encap",
-    "expires",
-    "lock",
-    "ttl-propagate",
-    "from",
-    "to",
-    "not",
+    "anycast",
+];
+
+/// One route line, checked like keepalived's `alloc_route` and kept in word form.
+fn check_route(ctx: &mut Ctx, entry: &Node) -> bool {
+    let toks = &entry.line.tokens;
+    let mut dest: Option<&str> = None;
+    let mut has_oif = false;
+    let mut no_track = false;
+    let mut protocol: Option<&str> = None;
+    let mut i = 0;
+    while let Some(t) = toks.get(i) {
+        let w = t.text.as_str();
+        let next = toks.get(i + 1);
+        match w {
+            "inet" | "inet6" | "onlink" => {}
+            "no_track" => no_track = true,
+            "nexthop" => break,
+            "src" | "via" | "gw" | "from" | "or" => {
+                let mut j = i + 1;
+                if matches!(w, "via" | "gw")
+                    && toks
+                        .get(j)
+                        .is_some_and(|x| x.text == "inet" || x.text == "inet6")
+                {
+                    j += 1;
+                }
+                let Some(v) = toks.get(j) else {
+                    ctx.warn(t.loc, format!("No value specified for route option {w}"));
+                    return false;
+                };
+                if w == "gw" {
+                    ctx.warn(t.loc, "\"gw\" for routes is deprecated. Please use \"via\"");
+                }
+                let ok = if w == "from" {
+                    parse_prefix_text(&v.text).is_some() || v.text == "default"
+                } else {
+                    parse_ip_text(&v.text).is_some()
+                };
+                if !ok {
+                    ctx.warn(v.loc, format!("invalid route {w} address {}", v.text));
+                    return false;
+                }
+                i = j + 1;
+                continue;
+            }
+            "dev" | "oif" => {
+                has_oif = true;
+                i += 2;
+                continue;
+            }
+            "as" => {
+                i += if toks.get(i + 1).is_some_and(|x| x.text == "to") {
+                    3
+                } else {
+                    2
+                };
+                continue;
+            }
+            "encap" => break,
+            _ if ROUTE_VALUE.contains(&w) => {
+                if w == "protocol" || w == "proto" {
+                    protocol = next.map(|x| x.text.as_str());
+                }
+                i += if next.is_some_and(|x| x.text == "lock") {
+                    3
+                } else {
+                    2
+                };
+                continue;
+            }
+            _ => {
+                let mut j = i;
+                if w == "to" {
+                    j += 1;
+                }
+                if toks
+                    .get(j)
+                    .is_some_and(|x| ROUTE_TYPES.contains(&x.text.as_str()))
+                {
+                    j += 1;
+                }
+                let Some(d) = toks.get(j) else { break };
+                let text = d.text.as_str();
+                let special = matches!(text, "default" | "any" | "all" | "default6");
+                if !special && parse_ip_with_prefix(ctx, text, d.loc).is_none() {
+                    ctx.warn(d.loc, format!("unknown route keyword {text}"));
+                    return false;
+                }
+                dest = Some(text);
+                i = j + 1;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    let Some(dest) = dest else {
+        ctx.warn(entry.loc(), "Route must have a destination");
+        return false;
+    };
+    if !no_track {
+        if protocol.is_some_and(|p| p != "keepalived" && p != "18") {
+            ctx.warn(
+                entry.loc(),
+                "Route cannot be tracked if protocol is not RTPROT_KEEPALIVED(18), resetting protocol",
+            );
+        }
+        if !has_oif {
+            ctx.warn(
+                entry.loc(),
+                format!(
+                    "Warning - cannot track route {dest} with no interface specified, not tracking"
+                ),
+            );
+        }
+    }
+    true
+}
+
+/// Rule options followed by one value.
+const RULE_VALUE: &[&str] = &[
+    "preference",
+    "priority",
+    "pref",
+    "table",
+    "lookup",
+    "tos",
+    "dsfield",
     "fwmark",
+    "realms",
     "iif",
-    "l3mdev",
+    "oif",
+    "goto",
+    "suppress_prefixlength",
+    "suppress_ifgroup",
     "uidrange",
     "sport",
     "dport",
     "ipproto",
-    "goto",
-    "suppress_prefixlength",
-    "suppress_ifgroup",
-    "lookup",
-    "action",
-    "all",
     "tun_id",
-    "inet",
-    "inet6",
-    "default",
-    "weight",
-    "ip_proto",
-    "flowid",
-    "classid",
-    "nop",
+    "track_group",
+    "protocol",
 ];
 
-/// One route or rule line, kept in word form after light validation of the destination.
-pub fn parse_route_entry(ctx: &mut Ctx, entry: &Node, is_rule: bool) -> Option<RouteSpec> {
+/// One rule line, checked like keepalived's `alloc_rule`.
+fn check_rule(ctx: &mut Ctx, entry: &Node) -> bool {
     let toks = &entry.line.tokens;
-    let first = toks.first()?;
-    if !is_rule {
-        let dest_idx = toks
-            .iter()
-            .position(|t| {
-                !matches!(
-                    t.text.as_str(),
-                    "inet"
-                        | "inet6"
-                        | "blackhole"
-                        | "unreachable"
-                        | "prohibit"
-                        | "throw"
-                        | "local"
-                        | "broadcast"
-                        | "anycast"
-                        | "multicast"
-                        | "unicast"
-                        | "nat"
-                        | "to"
-                )
-            })
-            .unwrap_or(0);
-        if let Some(dest) = toks.get(dest_idx) {
-            let d = dest.text.as_str();
-            if !matches!(d, "default" | "any" | "all" | "default6")
-                && parse_ip_with_prefix(ctx, d, dest.loc).is_none()
-            {
-                return None;
-            }
-        }
-        for t in toks.iter().skip(dest_idx + 1) {
-            if t.text
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphabetic())
-                && !ROUTE_WORDS.contains(&t.text.as_str())
-                && parse_ip_text(&t.text).is_none()
-                && !valid_word_value(toks, t)
-            {
-                ctx.warn(t.loc, format!("unknown route keyword {}", t.text));
-                break;
-            }
-        }
-    } else {
-        let mut i = 0;
-        while let Some(t) = toks.get(i) {
-            let w = t.text.as_str();
-            if matches!(w, "from" | "to") {
-                if let Some(v) = toks.get(i + 1) {
-                    if v.text != "all" && parse_prefix_text(&v.text).is_none() {
-                        ctx.warn(v.loc, format!("Invalid rule {w} address {}", v.text));
-                        return None;
-                    }
+    let mut has_pref = false;
+    let mut i = 0;
+    while let Some(t) = toks.get(i) {
+        let w = t.text.as_str();
+        match w {
+            "from" | "to" => {
+                let Some(v) = toks.get(i + 1) else {
+                    ctx.warn(t.loc, format!("No value specified for rule option {w}"));
+                    return false;
+                };
+                if v.text != "all" && parse_prefix_text(&v.text).is_none() {
+                    ctx.warn(v.loc, format!("Invalid rule {w} address {}", v.text));
+                    return false;
                 }
                 i += 2;
                 continue;
             }
-            if t.text
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphabetic())
-                && !ROUTE_WORDS.contains(&w)
-                && !valid_word_value(toks, t)
-            {
-                ctx.warn(t.loc, format!("Unknown rule option {w}"));
-                break;
+            "inet" | "inet6" | "not" | "l3mdev" | "no_track" | "unicast" | "blackhole"
+            | "unreachable" | "prohibit" | "nat" | "nop" => {}
+            _ if RULE_VALUE.contains(&w) => {
+                if matches!(w, "preference" | "priority" | "pref") {
+                    has_pref = true;
+                }
+                i += 2;
+                continue;
             }
-            i += 1;
+            _ => {
+                ctx.warn(t.loc, format!("Unknown rule option {w}"));
+                return false;
+            }
         }
+        i += 1;
     }
-    let _ = first;
-    Some(RouteSpec {
-        words: toks.iter().map(|t| t.text.clone()).collect(),
-        loc: Some(entry.loc()),
-    })
+    if !has_pref {
+        ctx.warn(
+            entry.loc(),
+            "Rule has no preference specified - setting to 16384. This is probably not what you want.",
+        );
+    }
+    true
 }
 
-/// Whether `t` is the value of the keyword before it (so any word is fine).
-fn valid_word_value(toks: &[crate::lexer::Token], t: &crate::lexer::Token) -> bool {
-    let Some(pos) = toks.iter().position(|x| std::ptr::eq(x, t)) else {
-        return false;
+/// One route or rule line, kept in word form after keepalived's checks.
+pub fn parse_route_entry(ctx: &mut Ctx, entry: &Node, is_rule: bool) -> Option<RouteSpec> {
+    let ok = if is_rule {
+        check_rule(ctx, entry)
+    } else {
+        check_route(ctx, entry)
     };
-    let Some(prev) = pos.checked_sub(1).and_then(|p| toks.get(p)) else {
-        return false;
-    };
-    matches!(
-        prev.text.as_str(),
-        "dev"
-            | "oif"
-            | "table"
-            | "lookup"
-            | "scope"
-            | "protocol"
-            | "proto"
-            | "type"
-            | "iif"
-            | "congctl"
-            | "features"
-            | "realms"
-            | "realm"
-            | "action"
-            | "goto"
-            | "encap"
-            | "suppress_ifgroup"
-            | "uidrange"
-            | "ipproto"
-            | "ip_proto"
-            | "fwmark"
-            | "tos"
-            | "dsfield"
-            | "pref"
-            | "priority"
-            | "preference"
-    )
+    ok.then(|| RouteSpec {
+        words: entry.line.tokens.iter().map(|t| t.text.clone()).collect(),
+        loc: Some(entry.loc()),
+    })
 }

@@ -159,11 +159,14 @@ pub const fn either<T>(name: &'static str, handler: Handler<T>) -> Keyword<T> {
     }
 }
 
-/// Parsing state shared by all handlers: the diagnostics found so far.
+/// Parsing state shared by all handlers: the diagnostics found so far, and the names of
+/// the blocks defined so far (for duplicate checks in constant time).
 #[derive(Debug, Default)]
 pub struct Ctx {
     /// Everything reported so far, in order.
     pub diags: Vec<Diagnostic>,
+    /// Names defined so far, per kind of block (see [`Ctx::define`]).
+    names: std::collections::HashMap<&'static str, std::collections::HashSet<String>>,
 }
 
 /// Builds the block tree from logical lines, reporting brace mismatches.
@@ -322,6 +325,12 @@ impl Ctx {
     /// A fresh context.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Records that a block of `kind` named `name` is defined; `false` if one already was
+    /// (the caller reports the duplicate with its own wording).
+    pub fn define(&mut self, kind: &'static str, name: &str) -> bool {
+        self.names.entry(kind).or_default().insert(name.to_string())
     }
 
     /// Records a diagnostic.

@@ -236,10 +236,13 @@ fn garp_repeat(ctx: &mut Ctx, node: &Node) -> Option<u32> {
 /// The `global_defs` keyword table.
 const GLOBAL: &[Keyword<GlobalDefs>] = &[
     kw("router_id", |c, g, n| g.router_id = c.str_arg(n, 0)),
-    block("notification_email", |_, g, n| {
+    block("notification_email", |c, g, n| {
         for e in n.children() {
             g.notification_email
                 .extend(e.line.tokens.iter().map(|t| t.text.clone()));
+        }
+        if n.children().is_empty() {
+            c.warn(n.loc(), "Warning - empty notification_email block");
         }
     }),
     kw("notification_email_from", |c, g, n| {
@@ -303,12 +306,12 @@ const GLOBAL: &[Keyword<GlobalDefs>] = &[
         }
     }),
     kw("vrrp_garp_interval", |c, g, n| {
-        if let Some(d) = c.timer_arg(n, 0, Duration::ZERO, Duration::from_secs(1)) {
+        if let Some(d) = garp_interval(c, n) {
             g.vrrp_garp_interval = d;
         }
     }),
     kw("vrrp_gna_interval", |c, g, n| {
-        if let Some(d) = c.timer_arg(n, 0, Duration::ZERO, Duration::from_secs(1)) {
+        if let Some(d) = garp_interval(c, n) {
             g.vrrp_gna_interval = d;
         }
     }),
@@ -447,13 +450,7 @@ const GLOBAL: &[Keyword<GlobalDefs>] = &[
     kw("default_interface", |c, g, n| {
         g.default_interface = c.ifname_arg(n, 0)
     }),
-    kw("umask", |c, g, n| {
-        let Some(tok) = c.arg(n, 0) else { return };
-        match u32::from_str_radix(tok.text.trim_start_matches("0o"), 8) {
-            Ok(v) if v <= 0o777 => g.umask = Some(v),
-            _ => c.warn(tok.loc, format!("Invalid umask value {}", tok.text)),
-        }
-    }),
+    kw("umask", umask),
     kw("startup_script", |c, g, n| {
         g.startup_script = c.script_arg(n)
     }),
@@ -514,6 +511,69 @@ const GLOBAL: &[Keyword<GlobalDefs>] = &[
     kw("bfd_nl_cmd_rcv_bufs", not_impl),
     either("linkbeat_use_polling", not_impl),
 ];
+
+fn garp_interval(c: &mut Ctx, n: &Node) -> Option<Duration> {
+    let tok = c.arg(n, 0)?;
+    let d = c.timer(
+        tok,
+        Duration::from_micros(1),
+        Duration::from_micros(u64::from(u32::MAX)),
+    );
+    if d.is_none() {
+        c.warn(
+            tok.loc,
+            format!("{} '{}' is invalid", n.keyword(), tok.text),
+        );
+    }
+    d
+}
+
+/// `umask N` (octal/decimal/hex like `strtol` base 0) or `umask IRUSR | IWGRP ...`.
+fn umask(c: &mut Ctx, g: &mut GlobalDefs, n: &Node) {
+    let Some(first) = c.arg(n, 0) else { return };
+    if first.text.starts_with(|ch: char| ch.is_ascii_digit()) {
+        if n.args().len() != 1 {
+            c.warn(n.loc(), "Extra parameter(s) to umask option");
+            return;
+        }
+        let t = first.text.as_str();
+        let v = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+            u32::from_str_radix(h, 16).ok()
+        } else if t.len() > 1 && t.starts_with('0') {
+            u32::from_str_radix(&t[1..], 8).ok()
+        } else {
+            t.parse().ok()
+        };
+        match v {
+            Some(v) if v & !0o777 == 0 => g.umask = Some(v),
+            _ => c.warn(first.loc, format!("invalid umask value {t}")),
+        }
+        return;
+    }
+    const BITS: [(&str, u32); 9] = [
+        ("IRUSR", 0o400),
+        ("IWUSR", 0o200),
+        ("IXUSR", 0o100),
+        ("IRGRP", 0o040),
+        ("IWGRP", 0o020),
+        ("IXGRP", 0o010),
+        ("IROTH", 0o004),
+        ("IWOTH", 0o002),
+        ("IXOTH", 0o001),
+    ];
+    let text: String = n.args().iter().map(|t| t.text.as_str()).collect();
+    let mut bits = 0;
+    for part in text.split('|') {
+        match BITS.iter().find(|(name, _)| *name == part) {
+            Some((_, b)) => bits |= b,
+            None => {
+                c.warn(n.loc(), format!("Unknown umask bit {part}"));
+                return;
+            }
+        }
+    }
+    g.umask = Some(bits);
+}
 
 fn dump_file(c: &mut Ctx, g: &mut GlobalDefs, n: &Node) {
     if let Some(p) = c.str_arg(n, 0) {

@@ -46,7 +46,7 @@ pub fn track_file(ctx: &mut Ctx, config: &mut Config, node: &Node) {
         ctx.arg(node, 0);
         return;
     };
-    if config.track_files.iter().any(|t| t.name == name.text) {
+    if !ctx.define("track_file", &name.text) {
         ctx.warn(
             node.loc(),
             format!("track_file {} already defined", name.text),
@@ -270,7 +270,7 @@ pub fn bfd_instance(ctx: &mut Ctx, config: &mut Config, node: &Node) {
         ctx.arg(node, 0);
         return;
     };
-    if config.bfd_instances.iter().any(|b| b.name == name.text) {
+    if !ctx.define("bfd_instance", &name.text) {
         ctx.warn(
             node.loc(),
             format!("BFD instance {} already configured", name.text),
@@ -399,7 +399,7 @@ pub fn track_group(ctx: &mut Ctx, config: &mut Config, node: &Node) {
         ctx.warn(node.loc(), "track_group must have a name - skipping");
         return;
     };
-    if config.track_groups.iter().any(|t| t.name == name.text) {
+    if !ctx.define("track_group", &name.text) {
         ctx.warn(
             node.loc(),
             format!("track_group {} already defined", name.text),

@@ -20,9 +20,7 @@ pub fn vrrp_instance(ctx: &mut Ctx, config: &mut Config, node: &Node) {
         ctx.warn(node.loc(), "vrrp_instance must have a name");
         return;
     };
-    if config.vrrp_instances.iter().any(|v| v.name == name.text) {
-        // Checked again (with a hash set) in validation for large configs; this keeps
-        // keepalived's order of messages for small ones.
+    if !ctx.define("vrrp_instance", &name.text) {
         ctx.warn(
             node.loc(),
             format!("vrrp instance {} already defined", name.text),
@@ -32,6 +30,7 @@ pub fn vrrp_instance(ctx: &mut Ctx, config: &mut Config, node: &Node) {
     let mut inst = VrrpInstance::new(name.text.clone(), Some(node.loc()));
     walk(ctx, &mut inst, node.children(), INSTANCE);
     instance_end(ctx, &mut inst);
+    unique_vmac_name(ctx, config, &mut inst);
     config.vrrp_instances.push(inst);
 }
 
@@ -69,6 +68,38 @@ fn instance_end(ctx: &mut Ctx, inst: &mut VrrpInstance) {
             ),
         ));
         inst.unicast_ttl = None;
+    }
+}
+
+/// A VMAC/ipvlan interface name may be used by one instance only.
+fn unique_vmac_name(ctx: &mut Ctx, config: &Config, inst: &mut VrrpInstance) {
+    let mine = inst
+        .use_vmac
+        .as_ref()
+        .and_then(|v| v.name.clone())
+        .or_else(|| inst.use_ipvlan.as_ref().and_then(|v| v.name.clone()));
+    let Some(mine) = mine else { return };
+    if ctx.define("vmac_name", &mine) {
+        return;
+    }
+    let other = config.vrrp_instances.iter().find(|o| {
+        o.use_vmac.as_ref().and_then(|v| v.name.as_deref()) == Some(mine.as_str())
+            || o.use_ipvlan.as_ref().and_then(|v| v.name.as_deref()) == Some(mine.as_str())
+    });
+    if let Some(o) = other {
+        ctx.push(Diagnostic::warning(
+            inst.loc,
+            format!(
+                "({}) VRRP instance {} is already using {mine} - ignoring name",
+                inst.name, o.name
+            ),
+        ));
+        if let Some(v) = &mut inst.use_vmac {
+            v.name = None;
+        }
+        if let Some(v) = &mut inst.use_ipvlan {
+            v.name = None;
+        }
     }
 }
 
@@ -1199,7 +1230,7 @@ pub fn vrrp_sync_group(ctx: &mut Ctx, config: &mut Config, node: &Node) {
         ctx.warn(node.loc(), "vrrp_sync_group must have a name - skipping");
         return;
     };
-    if config.sync_groups.iter().any(|g| g.name == name.text) {
+    if !ctx.define("vrrp_sync_group", &name.text) {
         ctx.warn(
             node.loc(),
             format!("vrrp sync group {} already defined", name.text),
@@ -1316,11 +1347,27 @@ const SYNC_GROUP: &[Keyword<SyncGroup>] = &[
 #[cfg(test)]
 mod tests {
     use crate::model::vrrp::InitialState;
-    use crate::{load_str, AssumeAll, LoadOptions};
     use std::time::Duration;
 
+    /// Parses only (no validation), so the model is exactly what was written.
     fn load(text: &str) -> crate::Loaded {
-        load_str("t.conf", text, &LoadOptions::default(), &AssumeAll)
+        let mut sources = crate::SourceMap::new();
+        let mut diagnostics = Vec::new();
+        let lines = crate::lexer::lex_str(
+            std::path::Path::new("t.conf"),
+            text.to_string(),
+            &crate::lexer::PreprocessOptions::default(),
+            &mut sources,
+            &mut diagnostics,
+        );
+        let mut ctx = super::super::framework::Ctx::new();
+        let config = super::super::parse(lines, &mut ctx);
+        diagnostics.append(&mut ctx.diags);
+        crate::Loaded {
+            config,
+            diagnostics,
+            sources,
+        }
     }
 
     #[test]

@@ -54,13 +54,23 @@ pub fn validate_in(config: &mut Config, host: &dyn Host, base: &Path, diags: &mu
             );
         }
     }
-    vrrp::check_globals(config, host, &mut r);
-    vrrp::check_instance_interfaces(config, host, &mut r);
     scripts::check_start_stop(config, host, base, &mut r);
-    scripts::check(config, host, base, &mut r);
-    vrrp::check_trackers(config, host, &mut r);
-    vrrp::check_instances(config, &mut r);
-    vrrp::check_lvs_syncd(config, &mut r);
-    vrrp::check_unused_scripts(config, &mut r);
+    // What keepalived's VRRP parser looks up while reading the config.
+    let mut missing_if = vrrp::check_globals(config, host, &mut r);
+    missing_if |= vrrp::check_instance_interfaces(config, host, &mut r);
+    scripts::resolve_users(config, host, &mut r);
+    missing_if |= vrrp::check_trackers(config, host, &mut r);
+    if missing_if {
+        // keepalived stops the VRRP side here, before completing any instance.
+        r.push(
+            Diagnostic::error(None, "Non-existent interface specified in configuration")
+                .with_class(crate::diag::ConfigClass::BadInterface),
+        );
+    } else {
+        scripts::check(config, host, base, &mut r);
+        vrrp::check_instances(config, &mut r);
+        vrrp::check_lvs_syncd(config, &mut r);
+        vrrp::check_unused_scripts(config, &mut r);
+    }
     lvs::check(config, host, r.diags);
 }

@@ -185,49 +185,73 @@ fn check_one(host: &dyn Host, script: &Script, who: RunAs, base: &Path, security
     f
 }
 
-/// Resolves script users and checks script security for the VRRP side, removing scripts
-/// keepalived would refuse, and reports the SECURITY VIOLATION when scripts would run
-/// without `enable_script_security`.
+/// Resolves `vrrp_script` users as keepalived does at the end of each block, removing the
+/// scripts whose user cannot be set.
+pub fn resolve_users(config: &mut Config, host: &dyn Host, r: &mut Report) {
+    let mut reported_default = false;
+    let mut scripts = std::mem::take(&mut config.vrrp_scripts);
+    scripts.retain(|s| match &s.user {
+        Some(u) => {
+            let ok = resolve_user(host, u).is_some();
+            if !ok {
+                r.warn(
+                    s.loc,
+                    format!(
+                        "Unable to set uid/gid for script {}",
+                        s.script.as_ref().map_or("", |x| x.command.as_str())
+                    ),
+                );
+            }
+            ok
+        }
+        None => {
+            let ok = default_user(config, host, r, &mut reported_default).is_ok();
+            if !ok {
+                r.warn(
+                    s.loc,
+                    format!(
+                        "Unable to set default user for vrrp script {} - removing",
+                        s.name
+                    ),
+                );
+            }
+            ok
+        }
+    });
+    config.vrrp_scripts = scripts;
+    // Notify scripts without their own user take the default one when parsed.
+    let notify_needs_default = config
+        .vrrp_instances
+        .iter()
+        .flat_map(|v| v.notify.scripts().map(|(_, s)| s))
+        .chain(
+            config
+                .sync_groups
+                .iter()
+                .flat_map(|g| g.notify.scripts().map(|(_, s)| s)),
+        )
+        .chain(config.global.notify_fifo.script.iter())
+        .chain(config.global.vrrp_notify_fifo.script.iter())
+        .any(|s| s.user.is_none());
+    if notify_needs_default {
+        let _ = default_user(config, host, r, &mut reported_default);
+    }
+}
+
+/// Checks script security for the VRRP side, removing scripts keepalived would refuse, and
+/// reports the SECURITY VIOLATION when scripts would run without `enable_script_security`.
 pub fn check(config: &mut Config, host: &dyn Host, base: &Path, r: &mut Report) {
     let security = config.global.enable_script_security;
-    let mut reported_default = false;
+    let mut reported_default = true;
     let default = default_user(config, host, r, &mut reported_default);
-
-    // vrrp_script users (keepalived: end of each vrrp_script block).
-    let mut scripts = std::mem::take(&mut config.vrrp_scripts);
-    let mut script_users = Vec::with_capacity(scripts.len());
-    scripts.retain(|s| {
-        let who = match &s.user {
-            Some(u) => match resolve_user(host, u) {
-                Some(w) => w,
-                None => {
-                    r.warn(
-                        s.loc,
-                        format!(
-                            "Unable to set uid/gid for script {}",
-                            s.script.as_ref().map_or("", |x| x.command.as_str())
-                        ),
-                    );
-                    return false;
-                }
-            },
-            None => match default {
-                Ok(w) => w,
-                Err(()) => {
-                    r.warn(
-                        s.loc,
-                        format!(
-                            "Unable to set default user for vrrp script {} - removing",
-                            s.name
-                        ),
-                    );
-                    return false;
-                }
-            },
-        };
-        script_users.push(who);
-        true
-    });
+    let scripts = std::mem::take(&mut config.vrrp_scripts);
+    let script_users: Vec<RunAs> = scripts
+        .iter()
+        .map(|s| match &s.user {
+            Some(u) => resolve_user(host, u).unwrap_or(RunAs::ROOT),
+            None => default.unwrap_or(RunAs::ROOT),
+        })
+        .collect();
 
     if config.vrrp_instances.is_empty() {
         config.vrrp_scripts = scripts;

@@ -26,8 +26,9 @@ fn defined_before(def: Option<Loc>, at: Option<Loc>) -> bool {
 }
 
 /// Checks interfaces named outside instances: garp groups, link-beat, debounce delays, the
-/// SMTP server.
-pub fn check_globals(config: &mut Config, host: &dyn Host, r: &mut Report) {
+/// SMTP server. Returns whether a garp group names a missing interface.
+pub fn check_globals(config: &mut Config, host: &dyn Host, r: &mut Report) -> bool {
+    let mut missing = false;
     if let Some(s) = &config.global.smtp_server {
         let ip_like = !s.host.contains(['-', '/']) && s.host.parse::<IpAddr>().is_ok();
         if !ip_like && !host.resolves(&s.host) {
@@ -47,12 +48,19 @@ pub fn check_globals(config: &mut Config, host: &dyn Host, r: &mut Report) {
             );
         }
     }
+    let mut seen_garp: HashSet<&str> = HashSet::new();
     for g in &config.garp_groups {
         for i in &g.interfaces {
             if !iface_ok(config, host, i) {
+                missing = true;
                 r.warn(
                     g.loc,
                     format!("WARNING - interface {i} specified for garp_group doesn't exist"),
+                );
+            } else if !seen_garp.insert(i.as_str()) {
+                r.warn(
+                    g.loc,
+                    format!("garp_group already specified for {i} - ignoring"),
                 );
             }
         }
@@ -85,19 +93,46 @@ pub fn check_globals(config: &mut Config, host: &dyn Host, r: &mut Report) {
             );
         }
     }
-    for a in &config.statics.addresses {
-        if let Some(dev) = &a.dev {
-            if !iface_ok(config, host, dev) {
-                r.warn(
-                    a.loc,
-                    format!(
-                        "WARNING - interface {dev} for ip address {} doesn't exist",
-                        a.addr
-                    ),
-                );
+    let default_if = config
+        .global
+        .default_interface
+        .clone()
+        .unwrap_or_else(|| "eth0".to_string());
+    let mut keep = Vec::with_capacity(config.statics.addresses.len());
+    for a in std::mem::take(&mut config.statics.addresses) {
+        match &a.dev {
+            Some(dev) => {
+                if !iface_ok(config, host, dev) {
+                    missing = true;
+                    r.warn(
+                        a.loc,
+                        format!(
+                            "WARNING - interface {dev} for ip address {} doesn't exist",
+                            addr_text(a.addr, a.prefix)
+                        ),
+                    );
+                }
+            }
+            None => {
+                if !host.interface_exists(&default_if) {
+                    r.push(
+                        Diagnostic::error(
+                            a.loc,
+                            format!(
+                                "Static address {} requires either an interface or default interface must exist",
+                                addr_text(a.addr, a.prefix)
+                            ),
+                        )
+                        .with_class(ConfigClass::Fatal),
+                    );
+                    continue;
+                }
             }
         }
+        keep.push(a);
     }
+    config.statics.addresses = keep;
+    missing
 }
 
 /// Drops references to undefined (or later-defined) trackers, with keepalived's messages.
@@ -124,7 +159,9 @@ fn resolve_refs(
 }
 
 /// Resolves tracker references of instances and sync groups, and checks tracked interfaces.
-pub fn check_trackers(config: &mut Config, host: &dyn Host, r: &mut Report) {
+/// Returns whether a tracked interface is missing.
+pub fn check_trackers(config: &mut Config, host: &dyn Host, r: &mut Report) -> bool {
+    let mut missing = false;
     let scripts: HashMap<&str, Option<Loc>> = config
         .vrrp_scripts
         .iter()
@@ -146,10 +183,11 @@ pub fn check_trackers(config: &mut Config, host: &dyn Host, r: &mut Report) {
         .map(|s| (s.name.as_str(), s.loc))
         .collect();
     let dynamic = config.global.dynamic_interfaces.is_some();
-    let check_ifs = |owner: &str, refs: &mut Vec<TrackRef>, r: &mut Report| {
+    let mut check_ifs = |owner: &str, refs: &mut Vec<TrackRef>, r: &mut Report| {
         refs.retain(|t| {
             let ok = dynamic || host.interface_exists(&t.name);
             if !ok {
+                missing = true;
                 r.warn(
                     t.loc,
                     format!("({owner}) tracked interface {} doesn't exist", t.name),
@@ -174,10 +212,12 @@ pub fn check_trackers(config: &mut Config, host: &dyn Host, r: &mut Report) {
         resolve_refs(r, &name, &mut g.track.processes, &procs, "process");
         resolve_refs(r, &name, &mut g.track.bfds, &bfds, "bfd");
     }
+    missing
 }
 
 /// Interface checks done while parsing an instance (`vrrp_int_handler`, VIP `dev`).
-pub fn check_instance_interfaces(config: &mut Config, host: &dyn Host, r: &mut Report) {
+/// Returns whether an interface is missing.
+pub fn check_instance_interfaces(config: &mut Config, host: &dyn Host, r: &mut Report) -> bool {
     let dynamic = config.global.dynamic_interfaces.is_some();
     let mut missing_any = false;
     for v in &mut config.vrrp_instances {
@@ -216,6 +256,7 @@ pub fn check_instance_interfaces(config: &mut Config, host: &dyn Host, r: &mut R
         {
             if let Some(dev) = &a.dev {
                 if !dynamic && !host.interface_exists(dev) {
+                    missing_any = true;
                     r.warn(
                         a.loc,
                         format!(
@@ -227,12 +268,7 @@ pub fn check_instance_interfaces(config: &mut Config, host: &dyn Host, r: &mut R
             }
         }
     }
-    if missing_any {
-        r.push(
-            Diagnostic::error(None, "Non-existent interface specified in configuration")
-                .with_class(ConfigClass::BadInterface),
-        );
-    }
+    missing_any
 }
 
 fn addr_text(ip: IpAddr, prefix: u8) -> String {
@@ -683,6 +719,13 @@ fn complete_instance(
                 true
             }
         });
+    }
+    if v.promote_secondaries && (v.use_vmac.is_some() || v.use_ipvlan.is_some()) {
+        r.warn(
+            loc,
+            format!("({name}) promote_secondaries is automatically set for vmacs - ignoring"),
+        );
+        v.promote_secondaries = false;
     }
     if v.vmac_xmit_base && v.use_vmac.is_none() {
         r.warn(
