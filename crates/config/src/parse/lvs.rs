@@ -15,6 +15,7 @@ use crate::lexer::Token;
 use crate::model::lvs::*;
 use crate::model::{Config, Script, ScriptUser};
 use crate::source::Loc;
+use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
@@ -81,12 +82,14 @@ fn timer(c: &mut Ctx, n: &Node, min: Duration, max: Duration, msg: &str) -> Opti
 }
 
 /// keepalived skips leading blanks in numbers (`weight "  5"`).
-fn trimmed(tok: &Token) -> Token {
-    let mut t = tok.clone();
-    if t.text.starts_with([' ', '\t']) {
+fn trimmed(tok: &Token) -> Cow<'_, Token> {
+    if tok.text.starts_with([' ', '\t']) {
+        let mut t = tok.clone();
         t.text = t.text.trim_start().to_string();
+        Cow::Owned(t)
+    } else {
+        Cow::Borrowed(tok)
     }
-    t
 }
 
 /// A port given to `virtual_server`/`real_server`/`sorry_server`: `None` or all zeros means
