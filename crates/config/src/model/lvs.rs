@@ -813,7 +813,8 @@ pub struct FileCheck {
     pub common: CheckerCommon,
     /// `track_file NAME`: a `track_file` block's name.
     pub track_file: Option<String>,
-    /// `weight N`; the file's value times this is added to the RS weight.
+    /// `weight N` (-IPVS_WEIGHT_LIMIT..=IPVS_WEIGHT_LIMIT); the file's value times this is
+    /// added to the RS weight. Unset means the `track_file` block's weight (and reverse).
     pub weight: Option<i32>,
     /// `weight N reverse`.
     pub reverse: bool,

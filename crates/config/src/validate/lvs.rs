@@ -490,7 +490,18 @@ fn check_checkers(config: &Config, vs: &VirtualServer, diags: &mut Vec<Diagnosti
             match chk {
                 Checker::File(f) => {
                     if let Some(name) = &f.track_file {
-                        if !config.track_files.iter().any(|t| &t.name == name) {
+                        // keepalived looks the name up while parsing, so the track_file
+                        // block must come first.
+                        let defined_before = |t: &&crate::model::TrackFile| match (t.loc, f.loc) {
+                            (Some(a), Some(b)) if a.file == b.file => a.line < b.line,
+                            _ => true,
+                        };
+                        let known = config
+                            .track_files
+                            .iter()
+                            .filter(defined_before)
+                            .any(|t| &t.name == name);
+                        if !known {
                             diags.push(general(f.loc, format!("track_file {name} not found")));
                             diags.push(general(
                                 f.loc,
@@ -1061,6 +1072,23 @@ mod tests {
         );
         assert!(all(&t)
             .contains(&"([10.0.0.2]:tcp:80) BFD_CHECK - BFD nobfd not configured".to_string()));
+    }
+
+    #[test]
+    fn track_file_must_come_first() {
+        let v = vs(
+            "10.0.0.1 80",
+            "lvs_sched rr\nlvs_method NAT\nprotocol TCP\nreal_server 10.0.0.2 80 {\n FILE_CHECK {\n  track_file tf\n }\n}",
+        );
+        let tf = "track_file tf {\n file /tmp/tf\n}\n";
+        assert!(counted(&format!("{tf}{v}")).is_empty());
+        assert_eq!(
+            counted(&format!("{v}{tf}")),
+            vec![
+                "track_file tf not found",
+                "FILE_CHECK has no track_file specified - ignoring"
+            ]
+        );
     }
 
     #[test]
