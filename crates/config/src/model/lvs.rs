@@ -180,6 +180,7 @@ pub enum VirtualServerKey {
     Group(String),
 }
 
+/// Only so [`VirtualServer`] can derive `Default`; the parser always sets the key.
 impl Default for VirtualServerKey {
     fn default() -> Self {
         VirtualServerKey::Fwmark(0)

@@ -407,7 +407,7 @@ struct VsState {
     /// keepalived's `vs->af`: set by the address, `ip_family`, `persistence_granularity`
     /// and the first non-tunnelled real server.
     af: Option<IpFamily>,
-    /// Where the scheduler flags were, for messages.
+    /// The scheduler name set so far: `sh-*`/`mh-*` flags depend on it.
     sched_name: Option<String>,
 }
 
