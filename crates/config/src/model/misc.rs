@@ -75,7 +75,7 @@ pub struct BfdInstance {
     pub name: String,
     /// Where the block starts.
     pub loc: Option<Loc>,
-    /// `neighbor_ip`/`neighbour_ip` (mandatory).
+    /// `neighbor_ip`/`neighbour_ip` (mandatory: an instance without one is disabled).
     pub neighbor_ip: Option<IpAddr>,
     /// `source_ip`.
     pub source_ip: Option<IpAddr>,

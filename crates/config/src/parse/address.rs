@@ -205,7 +205,7 @@ pub fn parse_address_entry(
         }
         i += if takes_param { 2 } else { 1 };
     }
-    if a.peer.is_some() && a.broadcast.is_some() {
+    if a.peer.is_some() && matches!(a.broadcast, Some(Broadcast::Addr(_))) {
         ctx.warn(
             first.loc,
             "Cannot specify broadcast and peer addresses - ignoring broadcast address",
@@ -437,7 +437,9 @@ fn check_rule(ctx: &mut Ctx, entry: &Node) -> bool {
                     ctx.warn(t.loc, format!("No value specified for rule option {w}"));
                     return false;
                 };
-                if v.text != "all" && parse_prefix_text(&v.text).is_none() {
+                if !matches!(v.text.as_str(), "all" | "any" | "default")
+                    && parse_prefix_text(&v.text).is_none()
+                {
                     ctx.warn(v.loc, format!("Invalid rule {w} address {}", v.text));
                     return false;
                 }

@@ -7,8 +7,8 @@
 //!    '{'s", "Extra '}' found").
 //! 2. [`walk`] goes through the nodes of one block with that block's keyword table: each
 //!    keyword maps to a tiny handler that fills one field of the block's model value.
-//!    Unknown keywords get "unknown keyword 'X'" (class `General`, like keepalived's
-//!    "Unknown keyword") with a did-you-mean hint from the table; a block under an unknown
+//!    Unknown keywords get "unknown keyword 'X'" (keepalived: "Unknown keyword"; class `General`)
+//!    with a did-you-mean hint from the table; a block under an unknown
 //!    keyword is skipped whole.
 //!
 //! # Adding a block
@@ -331,6 +331,25 @@ impl Ctx {
     /// (the caller reports the duplicate with its own wording).
     pub fn define(&mut self, kind: &'static str, name: &str) -> bool {
         self.names.entry(kind).or_default().insert(name.to_string())
+    }
+
+    /// The entries of a value block (`virtual_ipaddress { ... }`, `track_script { ... }`):
+    /// its lines. Words between the keyword and the `{` are reported like keepalived does.
+    pub fn value_block<'n>(&mut self, node: &'n Node) -> &'n [Node] {
+        if let Some(extra) = node.arg(0) {
+            self.push(
+                Diagnostic::warning(
+                    Some(extra.loc),
+                    format!(
+                        "Block {} has extra parameters {} ...",
+                        node.keyword(),
+                        extra.text
+                    ),
+                )
+                .with_len(extra.text.chars().count()),
+            );
+        }
+        node.children()
     }
 
     /// Records a diagnostic.

@@ -280,6 +280,7 @@ pub fn bfd_instance(ctx: &mut Ctx, config: &mut Config, node: &Node) {
     let mut b = BfdInstance::new(name.text.clone(), Some(node.loc()));
     walk(ctx, &mut b, node.children(), BFD);
     if b.neighbor_ip.is_none() {
+        // Kept (VRRP still knows the name for track_bfd) but never run.
         ctx.warn(
             node.loc(),
             format!(
@@ -287,7 +288,6 @@ pub fn bfd_instance(ctx: &mut Ctx, config: &mut Config, node: &Node) {
                 b.name
             ),
         );
-        return;
     }
     config.bfd_instances.push(b);
 }
@@ -327,7 +327,7 @@ const BFD: &[Keyword<BfdInstance>] = &[
         }
     }),
     kw("passive", |_, b, _| b.passive = true),
-    kw("ttl", |c, b, n| b.ttl = c.u8_arg(n, 1, 1, 255).or(b.ttl)),
+    kw("ttl", |c, b, n| b.ttl = c.u8_arg(n, 0, 1, 255)),
     kw("hoplimit", |c, b, n| b.ttl = c.u8_arg(n, 0, 1, 255)),
     kw("max_hops", |c, b, n| b.max_hops = c.u8_arg(n, 0, 0, 255)),
     kw("weight", |c, b, n| b.weight = c.i32_arg(n, 0, -253, 253)),
@@ -436,7 +436,7 @@ const TRACK_GROUP: &[Keyword<TrackGroup>] = &[super::framework::block("group", |
 
 /// `static_ipaddress { ... }`.
 pub fn static_ipaddress(ctx: &mut Ctx, config: &mut Config, node: &Node) {
-    for e in node.children() {
+    for e in ctx.value_block(node) {
         if let Some(a) = parse_address_entry(ctx, e, AddressKind::Static) {
             config.statics.addresses.push(a);
         }
@@ -446,7 +446,7 @@ pub fn static_ipaddress(ctx: &mut Ctx, config: &mut Config, node: &Node) {
 /// `static_routes { ... }` and `static_rules { ... }`.
 pub fn static_routes(ctx: &mut Ctx, config: &mut Config, node: &Node) {
     let rules = node.keyword() == "static_rules";
-    for e in node.children() {
+    for e in ctx.value_block(node) {
         if let Some(r) = parse_route_entry(ctx, e, rules) {
             if rules {
                 config.statics.rules.push(r);
@@ -459,7 +459,7 @@ pub fn static_routes(ctx: &mut Ctx, config: &mut Config, node: &Node) {
 
 /// `linkbeat_interfaces { IF [MII|ETHTOOL|IOCTL] }`.
 pub fn linkbeat_interfaces(ctx: &mut Ctx, config: &mut Config, node: &Node) {
-    for e in node.children() {
+    for e in ctx.value_block(node) {
         let toks = &e.line.tokens;
         let Some(first) = toks.first() else { continue };
         let method = toks.get(1).map(|t| t.text.clone());
@@ -481,7 +481,7 @@ pub fn linkbeat_interfaces(ctx: &mut Ctx, config: &mut Config, node: &Node) {
 
 /// `interface_up_down_delays { IF DOWN [UP] }`.
 pub fn interface_up_down_delays(ctx: &mut Ctx, config: &mut Config, node: &Node) {
-    for e in node.children() {
+    for e in ctx.value_block(node) {
         let toks = &e.line.tokens;
         let Some(first) = toks.first() else { continue };
         let max = Duration::from_secs(255);

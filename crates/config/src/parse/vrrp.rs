@@ -168,7 +168,7 @@ fn track_block(ctx: &mut Ctx, owner: &str, track: &mut Trackers, node: &Node) {
         "track_process" => (&mut track.processes, "track_process", -254, 254),
         _ => (&mut track.bfds, "track_bfd", -253, 253),
     };
-    for entry in node.children() {
+    for entry in ctx.value_block(node) {
         if let Some(r) = track_ref(ctx, owner, what, entry, lo, hi) {
             if list.iter().any(|e| e.name == r.name) {
                 ctx.warn(
@@ -305,7 +305,9 @@ fn family_ok(v: &mut VrrpInstance, ip: std::net::IpAddr) -> bool {
 
 fn src_ip(ctx: &mut Ctx, v: &mut VrrpInstance, node: &Node) {
     let Some(tok) = ctx.arg(node, 0) else { return };
-    match super::framework::parse_ip_text(&tok.text) {
+    // keepalived's address parser ignores a trailing /prefix here.
+    let text = tok.text.split('/').next().unwrap_or("");
+    match super::framework::parse_ip_text(text) {
         Some(ip) if !family_ok(v, ip) => ctx.warn(
             tok.loc,
             format!(
@@ -430,7 +432,7 @@ fn ipvlan(ctx: &mut Ctx, v: &mut VrrpInstance, node: &Node) {
 
 fn unicast_peers(ctx: &mut Ctx, v: &mut VrrpInstance, node: &Node) {
     v.unicast_configured = true;
-    for entry in node.children() {
+    for entry in ctx.value_block(node) {
         let toks = &entry.line.tokens;
         let Some(first) = toks.first() else { continue };
         let Some(addr) = super::framework::parse_ip_text(&first.text) else {
@@ -498,23 +500,13 @@ fn unicast_peers(ctx: &mut Ctx, v: &mut VrrpInstance, node: &Node) {
             );
             continue;
         }
-        if v.unicast_peers.iter().any(|p| p.addr == peer.addr) {
-            ctx.warn(
-                first.loc,
-                format!(
-                    "({}) duplicate unicast peer {} - ignoring",
-                    v.name, first.text
-                ),
-            );
-            continue;
-        }
         v.unicast_peers.push(peer);
     }
 }
 
 fn addresses(ctx: &mut Ctx, v: &mut VrrpInstance, node: &Node) {
     let excluded = node.keyword() == "virtual_ipaddress_excluded";
-    for entry in node.children() {
+    for entry in ctx.value_block(node) {
         if let Some(a) = parse_address_entry(ctx, entry, AddressKind::Virtual) {
             if excluded {
                 v.virtual_ipaddress_excluded.push(a);
@@ -737,14 +729,14 @@ const INSTANCE: &[Keyword<VrrpInstance>] = &[
     block("virtual_ipaddress", addresses),
     block("virtual_ipaddress_excluded", addresses),
     block("virtual_routes", |c, v, n| {
-        for e in n.children() {
+        for e in c.value_block(n) {
             if let Some(r) = parse_route_entry(c, e, false) {
                 v.virtual_routes.push(r);
             }
         }
     }),
     block("virtual_rules", |c, v, n| {
-        for e in n.children() {
+        for e in c.value_block(n) {
             if let Some(r) = parse_route_entry(c, e, true) {
                 v.virtual_rules.push(r);
             }

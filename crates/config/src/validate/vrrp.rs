@@ -20,7 +20,8 @@ fn iface_ok(config: &Config, host: &dyn Host, name: &str) -> bool {
 /// parsing, so a later definition is "not found").
 fn defined_before(def: Option<Loc>, at: Option<Loc>) -> bool {
     match (def, at) {
-        (Some(d), Some(a)) => d < a,
+        // Lines expanded from one multi-line definition share a line: count that as before.
+        (Some(d), Some(a)) => (d.file, d.line) <= (a.file, a.line),
         _ => true,
     }
 }
@@ -148,11 +149,10 @@ fn resolve_refs(
             .get(t.name.as_str())
             .is_some_and(|def| defined_before(*def, t.loc));
         if !found {
-            let msg = match what {
-                "file" => format!("track_file {} not found", t.name),
-                _ => format!("({owner}) track {what} {} not found, ignoring...", t.name),
-            };
-            r.warn(t.loc, msg);
+            r.warn(
+                t.loc,
+                format!("({owner}) track {what} {} not found, ignoring...", t.name),
+            );
         }
         found
     });
@@ -177,10 +177,11 @@ pub fn check_trackers(config: &mut Config, host: &dyn Host, r: &mut Report) -> b
         .iter()
         .map(|s| (s.name.as_str(), s.loc))
         .collect();
+    // BFD instances are known to the VRRP side whatever their order in the file.
     let bfds: HashMap<&str, Option<Loc>> = config
         .bfd_instances
         .iter()
-        .map(|s| (s.name.as_str(), s.loc))
+        .map(|s| (s.name.as_str(), None))
         .collect();
     let dynamic = config.global.dynamic_interfaces.is_some();
     let mut check_ifs = |owner: &str, refs: &mut Vec<TrackRef>, r: &mut Report| {
@@ -306,12 +307,246 @@ pub fn check_instances(config: &mut Config, r: &mut Report) {
     check_sync_groups(config, r);
     let strict_global = config.global.vrrp_strict;
     let global_version = config.global.vrrp_version;
+    let weights = DefaultWeights::of(config);
+    // Members of a sync group without sync_group_tracking_weight ignore tracker weights.
+    let unweighted_members: HashSet<String> = config
+        .sync_groups
+        .iter()
+        .filter(|g| !g.sync_group_tracking_weight)
+        .flat_map(|g| g.group.iter().cloned())
+        .collect();
     for v in &mut config.vrrp_instances {
         if !complete_instance(v, strict_global, global_version, r) {
             return;
         }
+        let sync = unweighted_members.contains(&v.name);
+        if sync || v.priority == Some(OWNER_PRIORITY) {
+            ignore_weights(v, sync, &weights, r);
+        }
     }
     check_vrid_conflicts(config, r);
+    check_sync_group_tracking(config, &weights, r);
+}
+
+/// The weights trackers have when a reference gives none.
+struct DefaultWeights {
+    scripts: HashMap<String, i32>,
+    files: HashMap<String, i32>,
+    processes: HashMap<String, i32>,
+    bfds: HashMap<String, i32>,
+}
+
+impl DefaultWeights {
+    fn of(config: &Config) -> Self {
+        Self {
+            scripts: config
+                .vrrp_scripts
+                .iter()
+                .map(|s| (s.name.clone(), s.weight))
+                .collect(),
+            files: config
+                .track_files
+                .iter()
+                .map(|s| (s.name.clone(), s.weight))
+                .collect(),
+            processes: config
+                .track_processes
+                .iter()
+                .map(|s| (s.name.clone(), s.weight))
+                .collect(),
+            bfds: config
+                .bfd_instances
+                .iter()
+                .map(|s| (s.name.clone(), s.weight.unwrap_or(0)))
+                .collect(),
+        }
+    }
+}
+
+fn weight_of(t: &TrackRef, defaults: &HashMap<String, i32>) -> i32 {
+    t.weight
+        .unwrap_or_else(|| defaults.get(&t.name).copied().unwrap_or(0))
+}
+
+/// keepalived: a sync-group member (without `sync_group_tracking_weight`) or an address
+/// owner cannot have weighted trackers.
+fn ignore_weights(v: &mut VrrpInstance, sync: bool, w: &DefaultWeights, r: &mut Report) {
+    let name = v.name.clone();
+    let why = if sync { "SYNC group" } else { "address owner" };
+    let why_ = if sync { "SYNC group" } else { "address_owner" };
+    for t in &mut v.track.interfaces {
+        if t.weight.is_some_and(|x| x != 0) {
+            r.warn(
+                t.loc,
+                format!(
+                    "({name}) ignoring {} tracked interface {}due to {why}",
+                    t.name,
+                    if sync { "weight " } else { "" }
+                ),
+            );
+            t.weight = Some(0);
+        }
+    }
+    if !sync {
+        v.track
+            .interfaces
+            .retain(|t| t.weight.is_none_or(|x| x == 0));
+    }
+    v.track.scripts.retain(|t| {
+        let weighted = weight_of(t, &w.scripts) != 0;
+        if weighted {
+            r.warn(
+                t.loc,
+                format!(
+                    "({name}) ignoring tracked script {} with weights due to {why_}",
+                    t.name
+                ),
+            );
+        }
+        !weighted
+    });
+    v.track.files.retain_mut(|t| {
+        let weight = weight_of(t, &w.files);
+        if weight == 1 {
+            r.warn(
+                t.loc,
+                format!(
+                    "({name}) ignoring weight from tracked file {} due to {why_}. specify weight 0",
+                    t.name
+                ),
+            );
+            t.weight = Some(0);
+            true
+        } else if weight != 0 {
+            r.warn(
+                t.loc,
+                format!(
+                    "({name}) ignoring tracked file {} with weight {weight} due to {why_}",
+                    t.name
+                ),
+            );
+            false
+        } else {
+            true
+        }
+    });
+    v.track.bfds.retain(|t| {
+        let weight = weight_of(t, &w.bfds);
+        if weight != 0 {
+            r.warn(
+                t.loc,
+                format!(
+                    "({name}) ignoring tracked bfd {} with weight {weight} due to {why_}",
+                    t.name
+                ),
+            );
+        }
+        weight == 0
+    });
+}
+
+/// Group-level trackers: no weights when a member is the address owner, and an interface
+/// tracked both by the group and by a member is reported.
+fn check_sync_group_tracking(config: &mut Config, w: &DefaultWeights, r: &mut Report) {
+    let by_name: HashMap<&str, &VrrpInstance> = config
+        .vrrp_instances
+        .iter()
+        .map(|v| (v.name.as_str(), v))
+        .collect();
+    let mut diags = Vec::new();
+    let mut clear: Vec<(usize, &'static str, usize)> = Vec::new();
+    for (gi, g) in config.sync_groups.iter().enumerate() {
+        let members: Vec<&VrrpInstance> = g
+            .group
+            .iter()
+            .filter_map(|m| by_name.get(m.as_str()).copied())
+            .collect();
+        let has_owner = members.iter().any(|v| v.priority == Some(OWNER_PRIORITY));
+        if has_owner {
+            let lists: [(
+                &str,
+                &[TrackRef],
+                Option<&HashMap<String, i32>>,
+                &'static str,
+            ); 5] = [
+                (
+                    "script",
+                    &g.track.scripts,
+                    Some(&w.scripts),
+                    "clearing weight",
+                ),
+                ("file", &g.track.files, Some(&w.files), "setting weight 0"),
+                (
+                    "process",
+                    &g.track.processes,
+                    Some(&w.processes),
+                    "setting weight 0",
+                ),
+                ("bfd", &g.track.bfds, Some(&w.bfds), "setting weight 0"),
+                ("interface", &g.track.interfaces, None, "clearing weight"),
+            ];
+            for (kind, list, defaults, action) in lists {
+                for (ti, t) in list.iter().enumerate() {
+                    let weight = match defaults {
+                        Some(d) => weight_of(t, d),
+                        None => t.weight.unwrap_or(0),
+                    };
+                    if weight != 0 {
+                        diags.push(Diagnostic::warning(
+                            t.loc,
+                            format!(
+                                "({}) Cannot have weighted track {kind} '{}' with member having priority 255 - {action}",
+                                g.name, t.name
+                            ),
+                        ));
+                        clear.push((gi, kind_key(kind), ti));
+                    }
+                }
+            }
+        }
+        for t in &g.track.interfaces {
+            for v in &members {
+                let own = v.interface.as_deref() == Some(t.name.as_str()) && !v.dont_track_primary;
+                if own || v.track.interfaces.iter().any(|x| x.name == t.name) {
+                    diags.push(Diagnostic::warning(
+                        t.loc,
+                        format!(
+                            "({}) track_interface {} is configured on VRRP instance and sync group. Remove vrrp instance or sync group config",
+                            v.name, t.name
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+    for d in diags {
+        r.push(d);
+    }
+    for (gi, kind, ti) in clear {
+        let Some(g) = config.sync_groups.get_mut(gi) else {
+            continue;
+        };
+        let list = match kind {
+            "script" => &mut g.track.scripts,
+            "file" => &mut g.track.files,
+            "process" => &mut g.track.processes,
+            "bfd" => &mut g.track.bfds,
+            _ => &mut g.track.interfaces,
+        };
+        if let Some(t) = list.get_mut(ti) {
+            t.weight = Some(0);
+        }
+    }
+}
+
+fn kind_key(kind: &str) -> &'static str {
+    match kind {
+        "script" => "script",
+        "file" => "file",
+        "process" => "process",
+        "bfd" => "bfd",
+        _ => "interface",
+    }
 }
 
 fn check_sync_groups(config: &mut Config, r: &mut Report) {
@@ -747,41 +982,7 @@ fn complete_instance(
             );
         }
     }
-    if priority == OWNER_PRIORITY {
-        owner_ignores_weights(v, r);
-    }
     true
-}
-
-/// An address owner's priority never changes: weighted trackers are dropped.
-fn owner_ignores_weights(v: &mut VrrpInstance, r: &mut Report) {
-    let name = v.name.clone();
-    v.track.interfaces.retain(|t| {
-        let weighted = t.weight.is_some_and(|w| w != 0);
-        if weighted {
-            r.warn(
-                t.loc,
-                format!(
-                    "({name}) ignoring {} tracked interface due to address owner",
-                    t.name
-                ),
-            );
-        }
-        !weighted
-    });
-    v.track.scripts.retain(|t| {
-        let weighted = t.weight.is_some_and(|w| w != 0);
-        if weighted {
-            r.warn(
-                t.loc,
-                format!(
-                    "({name}) ignoring tracked script {} with weights due to address_owner",
-                    t.name
-                ),
-            );
-        }
-        !weighted
-    });
 }
 
 /// Two multicast instances with one VRID on the same interface, family and group, or two
