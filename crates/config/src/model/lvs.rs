@@ -552,6 +552,18 @@ impl RealServer {
     pub fn effective_delay_loop(&self, vs: &VirtualServer) -> Duration {
         self.delay_loop.unwrap_or_else(|| vs.effective_delay_loop())
     }
+
+    /// The port IPVS is given, after keepalived's corrections: no port means the virtual
+    /// server's; with DR or TUN an address service forces its own port and a fwmark service
+    /// clears it. A group service keeps the configured port.
+    pub fn effective_port(&self, vs: &VirtualServer) -> u16 {
+        let nat = self.effective_method(vs) == ForwardingMethod::Nat;
+        match vs.key {
+            VirtualServerKey::Address { port, .. } if self.port == 0 || !nat => port,
+            VirtualServerKey::Fwmark(_) if !nat => 0,
+            _ => self.port,
+        }
+    }
 }
 
 /// `connect_ip`, `connect_port`, `bindto`, `bind_port`, `bind_if`, `connect_timeout`, `fwmark`:
@@ -1020,6 +1032,27 @@ mod tests {
         assert!(http.effective_alpha(&rs, &vs));
         rs.alpha = Some(false);
         assert!(!http.effective_alpha(&rs, &vs));
+    }
+
+    #[test]
+    fn real_server_ports() {
+        let mut vs = VirtualServer {
+            key: VirtualServerKey::Address {
+                ip: "10.0.0.1".parse().unwrap(),
+                port: 80,
+            },
+            ..VirtualServer::default()
+        };
+        let mut rs = RealServer::new("10.0.0.2".parse().unwrap(), 0);
+        assert_eq!(rs.effective_port(&vs), 80);
+        rs.port = 8080;
+        assert_eq!(rs.effective_port(&vs), 8080);
+        vs.method = Some(ForwardingMethod::Dr);
+        assert_eq!(rs.effective_port(&vs), 80);
+        vs.key = VirtualServerKey::Fwmark(1);
+        assert_eq!(rs.effective_port(&vs), 0);
+        rs.method = Some(ForwardingMethod::Nat);
+        assert_eq!(rs.effective_port(&vs), 8080);
     }
 
     #[test]
