@@ -826,3 +826,113 @@ fn ten_thousand_instances_lex_fast() {
     assert_eq!(lines.len(), 10_000 * 14);
     eprintln!("10,000 instances ({} bytes): {took:?}", text.len());
 }
+
+// --- property tests ---------------------------------------------------------------------------
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn small_limits() -> PreprocessOptions {
+        PreprocessOptions {
+            config_id: "vm".into(),
+            random_seed: Some(3),
+            limits: Limits {
+                max_lines: 2_000,
+                max_bytes: 1 << 18,
+            },
+            ..Default::default()
+        }
+    }
+
+    fn check(text: String) {
+        let mut sm = SourceMap::new();
+        let mut d = Vec::new();
+        let lines = lex_str(
+            Path::new("/nonexistent/p.conf"),
+            text,
+            &small_limits(),
+            &mut sm,
+            &mut d,
+        );
+        for l in &lines {
+            assert!(!l.tokens.is_empty());
+            for (i, t) in l.tokens.iter().enumerate() {
+                if t.is_close() {
+                    assert_eq!(l.tokens.len(), 1, "'}}' not alone: {l:?}");
+                }
+                if t.is_open() {
+                    assert_eq!(i + 1, l.tokens.len(), "'{{' not last: {l:?}");
+                }
+                assert!(sm.get(t.loc.file).is_some());
+            }
+        }
+    }
+
+    /// Pieces that exercise every feature, to be glued together at random.
+    fn piece() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("$A=${A}".to_string()),
+            Just("$B=$A $B".to_string()),
+            Just("$M= \\".to_string()),
+            Just("$M".to_string()),
+            Just("~SEQ(I, 1, 99999999999) x${I}".to_string()),
+            Just("~SEQ(J,".to_string()),
+            Just("~LST({A,B},{1,2},{3}) $M".to_string()),
+            Just("~LST(".to_string()),
+            Just("include /nonexistent/*.conf".to_string()),
+            Just("include {a,{b,c}}{d,e}".to_string()),
+            Just("includea nothing".to_string()),
+            Just("include_check +bogus".to_string()),
+            Just("@vm x".to_string()),
+            Just("@^vm y".to_string()),
+            Just("${_RANDOM 5 1}".to_string()),
+            Just("${_RANDOM 99999999999999999999999 1}".to_string()),
+            Just("${_HASH}".to_string()),
+            Just("\"".to_string()),
+            Just("{".to_string()),
+            Just("}".to_string()),
+            Just("\\".to_string()),
+            Just("\\#".to_string()),
+            Just("${".to_string()),
+            Just("$".to_string()),
+            "[ -~]{0,12}",
+            "\\PC{0,6}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+        #[test]
+        fn never_panics_on_arbitrary_text(s in "\\PC{0,300}") {
+            check(s);
+        }
+
+        #[test]
+        fn never_panics_on_arbitrary_bytes(b in proptest::collection::vec(any::<u8>(), 0..400)) {
+            check(String::from_utf8_lossy(&b).into_owned());
+        }
+
+        #[test]
+        fn never_panics_on_feature_soup(
+            lines in proptest::collection::vec(proptest::collection::vec(piece(), 1..5), 1..25)
+        ) {
+            let text = lines.iter().map(|l| l.join(" ")).collect::<Vec<_>>().join("\n");
+            check(text);
+        }
+
+        #[test]
+        fn deep_nesting_terminates(depth in 1usize..400) {
+            // ${A1} -> ${A2} -> ... and a deep chain of nested braces.
+            let mut text = String::new();
+            for i in 0..depth {
+                text.push_str(&format!("$A{i}=${{A{}}}\n", i + 1));
+            }
+            text.push_str(&format!("$A{depth}=${{A0}}\nk ${{A0}}\n"));
+            text.push_str(&"${".repeat(depth));
+            text.push('\n');
+            check(text);
+        }
+    }
+}

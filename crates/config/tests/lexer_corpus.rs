@@ -1,0 +1,166 @@
+//! The lexer against the real-world corpus (`../shared/corpus`, next to the repository):
+//! every config lexes without panicking, quickly, and without a lexer error where keepalived
+//! 2.2.7 accepted the config; include problems are reported where keepalived reported them.
+//!
+//! The corpus is GPL and lives outside the repository; without it this test only prints a note.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use keepalived_config::lexer::{read_config, PreprocessOptions};
+use keepalived_config::{Severity, SourceMap};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+fn corpus_dir() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+    dir.join("verdicts.tsv")
+        .is_file()
+        .then(|| std::fs::canonicalize(&dir).unwrap_or(dir))
+}
+
+struct Verdict {
+    path: String,
+    exit_code: i32,
+}
+
+fn verdicts(dir: &Path) -> Vec<Verdict> {
+    let text = std::fs::read_to_string(dir.join("verdicts.tsv")).unwrap();
+    text.lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut f = l.split('\t');
+            Some(Verdict {
+                path: f.next()?.to_string(),
+                exit_code: f.next()?.parse().ok()?,
+            })
+        })
+        .collect()
+}
+
+/// Configs keepalived accepted (exit 0) where our lexer reports an error, with the reason.
+/// Empty: keep it that way, or document each entry.
+const ACCEPTED_BUT_LEXER_ERROR: &[(&str, &str)] = &[];
+
+/// keepalived 2.2.7 hangs on these (a definition that refers to itself): we must report it.
+const SELF_REFERENCE: &[&str] = &[
+    "configs/devel-tools/1719.conf",
+    "configs/devel-tools/1996.conf",
+];
+
+#[test]
+fn every_corpus_config_lexes() {
+    let Some(dir) = corpus_dir() else {
+        eprintln!("note: ../shared/corpus not found; lexer corpus test skipped");
+        return;
+    };
+    let opts = PreprocessOptions {
+        // The host the verdicts were produced on was called "vm" (no -i).
+        config_id: "vm".to_string(),
+        random_seed: Some(1),
+        ..Default::default()
+    };
+    let mut failures = Vec::new();
+    let mut slowest = (Duration::ZERO, String::new());
+    let total = Instant::now();
+    let mut lines_total = 0usize;
+    let all = verdicts(&dir);
+    assert!(all.len() > 900, "verdicts.tsv looks truncated");
+    for v in &all {
+        let path = dir.join(&v.path);
+        let start = Instant::now();
+        let mut sources = SourceMap::new();
+        let mut diags = Vec::new();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            read_config(&path, &opts, &mut sources, &mut diags)
+        }));
+        let took = start.elapsed();
+        if took > slowest.0 {
+            slowest = (took, v.path.clone());
+        }
+        let Ok(lines) = result else {
+            failures.push(format!("{}: panicked", v.path));
+            continue;
+        };
+        lines_total += lines.len();
+        // 1173.conf generates 273,300 lines: ~0.5 s optimised, much more in a loaded debug build.
+        let limit = Duration::from_secs(if cfg!(debug_assertions) { 120 } else { 10 });
+        if took > limit {
+            failures.push(format!("{}: took {took:?}", v.path));
+        }
+        let errors: Vec<String> = diags
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .map(|d| d.render(&sources))
+            .collect();
+        if SELF_REFERENCE.contains(&v.path.as_str()) {
+            if !errors.iter().any(|e| e.contains("refers to itself")) {
+                failures.push(format!("{}: self-reference not reported", v.path));
+            }
+            continue;
+        }
+        let excused = ACCEPTED_BUT_LEXER_ERROR.iter().any(|(p, _)| *p == v.path);
+        if v.exit_code == 0 && !errors.is_empty() && !excused {
+            failures.push(format!(
+                "{}: keepalived accepted it, lexer says:\n{}",
+                v.path,
+                errors.join("")
+            ));
+        }
+
+        // Include problems keepalived reported must be reported here too.
+        let diag_file = dir.join("diagnostics").join(format!("{}.txt", v.path));
+        let expected = std::fs::read_to_string(&diag_file).unwrap_or_default();
+        let corpus_prefix = format!("{}/", dir.display());
+        for want in expected
+            .lines()
+            .filter(|l| l.contains("Config files missing"))
+        {
+            let msg = want.split_once(") ").map_or(want, |(_, m)| m);
+            let found = diags
+                .iter()
+                .any(|d| d.message.replace(&corpus_prefix, "<corpus>/") == msg);
+            if !found {
+                failures.push(format!(
+                    "{}: keepalived reported \"{msg}\", the lexer did not",
+                    v.path
+                ));
+            }
+        }
+    }
+    eprintln!(
+        "lexed {} corpus configs into {lines_total} lines in {:?}; slowest {} ({:?})",
+        all.len(),
+        total.elapsed(),
+        slowest.1,
+        slowest.0
+    );
+    assert!(
+        failures.is_empty(),
+        "{} problems:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// `LEX_FILE=path cargo test --release --test lexer_corpus -- --ignored lex_one`: times one file.
+#[test]
+#[ignore]
+fn lex_one() {
+    let Ok(path) = std::env::var("LEX_FILE") else {
+        return;
+    };
+    let opts = PreprocessOptions {
+        config_id: "vm".to_string(),
+        ..Default::default()
+    };
+    let mut sources = SourceMap::new();
+    let mut diags = Vec::new();
+    let start = Instant::now();
+    let lines = read_config(Path::new(&path), &opts, &mut sources, &mut diags);
+    eprintln!(
+        "{path}: {} lines, {} diagnostics, {:?}",
+        lines.len(),
+        diags.len(),
+        start.elapsed()
+    );
+}
