@@ -445,6 +445,15 @@ fn ignore_weights(v: &mut VrrpInstance, sync: bool, w: &DefaultWeights, r: &mut 
     });
 }
 
+/// One kind of group-level tracker: its name, the references, the default weights (none
+/// for interfaces) and what keepalived says it does about a weight.
+type GroupTrackers<'a> = (
+    &'static str,
+    &'a [TrackRef],
+    Option<&'a HashMap<String, i32>>,
+    &'static str,
+);
+
 /// Group-level trackers: no weights when a member is the address owner, and an interface
 /// tracked both by the group and by a member is reported.
 fn check_sync_group_tracking(config: &mut Config, w: &DefaultWeights, r: &mut Report) {
@@ -463,12 +472,7 @@ fn check_sync_group_tracking(config: &mut Config, w: &DefaultWeights, r: &mut Re
             .collect();
         let has_owner = members.iter().any(|v| v.priority == Some(OWNER_PRIORITY));
         if has_owner {
-            let lists: [(
-                &str,
-                &[TrackRef],
-                Option<&HashMap<String, i32>>,
-                &'static str,
-            ); 5] = [
+            let lists: [GroupTrackers<'_>; 5] = [
                 (
                     "script",
                     &g.track.scripts,
