@@ -137,7 +137,7 @@ fn vrrp_messages_we_miss() {
     }
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::temp_dir());
+        .unwrap_or_else(std::env::temp_dir);
     let file = target.join("vrrp-corpus-messages.txt");
     std::fs::write(&file, out).unwrap();
     eprintln!("written to {}", file.display());
