@@ -74,3 +74,6 @@ pub fn validate_in(config: &mut Config, host: &dyn Host, base: &Path, diags: &mu
     }
     lvs::check(config, host, r.diags);
 }
+
+#[cfg(test)]
+mod tests;
