@@ -104,6 +104,19 @@ fn instance(l: &Loaded) -> &keepalived_config::model::VrrpInstance {
     &l.config.vrrp_instances[0]
 }
 
+/// Every config in `tests/configs/bad/` has its own test in this file.
+#[test]
+fn every_bad_config_has_a_test() {
+    let this_file = include_str!("bad_configs.rs");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs/bad");
+    let untested: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".conf") && !this_file.contains(&format!("\"{n}\"")))
+        .collect();
+    assert!(untested.is_empty(), "configs without a test: {untested:?}");
+}
+
 #[test]
 fn at_least_twenty_bad_configs() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs/bad");
@@ -501,6 +514,122 @@ fn nopreempt_with_state_master() {
         &["nopreempt_master.conf:1:1: warning: (VI_1) Warning - nopreempt will not work with initial state MASTER - clearing"],
     );
     assert!(!instance(&l).nopreempt);
+}
+
+#[test]
+fn error_in_included_fragment_names_that_file() {
+    let l = check(
+        "include_with_error.conf",
+        5,
+        &["broken_fragment.conf:5:5: warning: unknown keyword 'advert_intt' [hint: did you mean 'advert_int'?]"],
+    );
+    let loc = l.diagnostics[0].loc.unwrap();
+    assert!(l
+        .sources
+        .path(loc.file)
+        .ends_with("inc/broken_fragment.conf"));
+    assert_eq!(l.config.vrrp_instances.len(), 2);
+}
+
+#[test]
+fn strict_master_not_owner() {
+    check(
+        "strict_master_not_owner.conf",
+        5,
+        &["strict_master_not_owner.conf:5:1: warning: (VI_1) State MASTER must match being address owner [hint: in strict mode only the address owner (priority 255) may start as MASTER]"],
+    );
+}
+
+#[test]
+fn vrrpv3_advert_int_not_in_10ms_units() {
+    let l = check(
+        "v3_advert_int_rounding.conf",
+        5,
+        &["v3_advert_int_rounding.conf:7:16: warning: (VI_1) VRRPv3 advertisement interval 0.333000s must be in units of 10ms - rounding"],
+    );
+    // Rounded to 10 ms units like keepalived (0.33 s).
+    assert_eq!(
+        instance(&l).advert_int,
+        std::time::Duration::from_millis(330)
+    );
+}
+
+#[test]
+fn priority_not_a_number() {
+    let l = check(
+        "priority_not_a_number.conf",
+        5,
+        &[
+            "priority_not_a_number.conf:5:14: warning: invalid number 'high'",
+            "priority_not_a_number.conf:5:14: warning: (VI_1) Priority not valid! must be between 1 & 255. Using default 100",
+        ],
+    );
+    assert_eq!(instance(&l).effective_priority(), 100);
+}
+
+#[test]
+fn invalid_unicast_peer() {
+    let l = check(
+        "invalid_unicast_peer.conf",
+        5,
+        &["invalid_unicast_peer.conf:8:9: warning: Configuration error: VRRP instance[VI_1] malformed unicast peer address[192.168.1.256]. Skipping..."],
+    );
+    let peers: Vec<_> = instance(&l).unicast_peers.iter().map(|p| p.addr).collect();
+    assert_eq!(
+        peers,
+        vec!["192.168.1.6".parse::<std::net::IpAddr>().unwrap()]
+    );
+}
+
+#[test]
+fn sync_group_single_member() {
+    check(
+        "sync_group_single_member.conf",
+        5,
+        &["sync_group_single_member.conf:1:1: warning: Sync group G1 has only 1 virtual router(s) - this probably isn't what you want"],
+    );
+}
+
+#[test]
+fn sync_group_unknown_member() {
+    check(
+        "sync_group_unknown_member.conf",
+        5,
+        &[
+            "sync_group_unknown_member.conf:4:9: warning: Virtual router VI_MISSING specified in sync group G1 doesn't exist - ignoring",
+            "sync_group_unknown_member.conf:1:1: warning: Sync group G1 has only 1 virtual router(s) - this probably isn't what you want",
+        ],
+    );
+}
+
+#[test]
+fn strict_first_ipv6_vip_not_link_local() {
+    check(
+        "strict_ipv6_first_vip_global.conf",
+        5,
+        &["strict_ipv6_first_vip_global.conf:5:1: warning: (VI_1) the first IPv6 VIP address must be link local"],
+    );
+}
+
+#[test]
+fn notify_script_missing() {
+    // keepalived 2.2.7 silently disables a notify script it cannot find: exit 0.
+    let l = check(
+        "notify_script_missing.conf",
+        0,
+        &["notify_script_missing.conf:14:5: warning: notify script /usr/local/bin/no-such-notify.sh not found - it will not run"],
+    );
+    assert_eq!(exit_code(&l.diagnostics), 0);
+}
+
+#[test]
+fn virtual_server_bad_ip() {
+    let l = check(
+        "virtual_server_bad_ip.conf",
+        5,
+        &["virtual_server_bad_ip.conf:1:1: warning: Invalid virtual server IP address/port 192.168.1.999/80 - skipping"],
+    );
+    assert!(l.config.virtual_servers.is_empty());
 }
 
 #[test]

@@ -83,6 +83,19 @@ fn load_good(name: &str) -> Loaded {
     load_good_as(name, "testhost")
 }
 
+/// Every config in `tests/configs/good/` has its own test in this file.
+#[test]
+fn every_good_config_has_a_test() {
+    let this_file = include_str!("deployments.rs");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs/good");
+    let untested: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".conf") && !this_file.contains(&format!("\"{n}\"")))
+        .collect();
+    assert!(untested.is_empty(), "configs without a test: {untested:?}");
+}
+
 #[test]
 fn every_good_config_loads_clean() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/configs/good");
