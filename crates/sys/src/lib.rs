@@ -1,0 +1,7 @@
+//! The thin OS layer of keepalived-rs: everything that makes a system call lives here, so the
+//! rest of the workspace stays free of `unsafe`. Each `unsafe` block carries a `// SAFETY:` line.
+//!
+//! Every type that owns a file descriptor implements `AsRawFd`/`AsFd`, so the shells can
+//! register it with their own `mio::Poll` (created after fork, as the architecture requires).
+#![allow(unsafe_code)]
+#![warn(clippy::undocumented_unsafe_blocks)]
