@@ -124,6 +124,7 @@ impl BfdInstance {
 }
 
 /// `garp_group { garp_interval; gna_interval; interface IF | interfaces { ... } }`.
+/// A group with neither interval set has no effect (keepalived removes it).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct GarpGroup {
     /// Where the block starts.

@@ -357,6 +357,7 @@ pub fn garp_group(ctx: &mut Ctx, config: &mut Config, node: &Node) {
     };
     walk(ctx, &mut g, node.children(), GARP_GROUP);
     if g.garp_interval.is_none() && g.gna_interval.is_none() {
+        // Kept so its interfaces are still checked, but it sets no delay.
         ctx.warn(
             node.loc(),
             format!(
@@ -364,7 +365,6 @@ pub fn garp_group(ctx: &mut Ctx, config: &mut Config, node: &Node) {
                 config.garp_groups.len() + 1
             ),
         );
-        return;
     }
     config.garp_groups.push(g);
 }

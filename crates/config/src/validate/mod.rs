@@ -58,6 +58,7 @@ pub fn validate_in(config: &mut Config, host: &dyn Host, base: &Path, diags: &mu
     // What keepalived's VRRP parser looks up while reading the config.
     let mut missing_if = vrrp::check_globals(config, host, &mut r);
     missing_if |= vrrp::check_instance_interfaces(config, host, &mut r);
+    missing_if |= vrrp::check_route_interfaces(config, host, &mut r);
     scripts::resolve_users(config, host, &mut r);
     missing_if |= vrrp::check_trackers(config, host, &mut r);
     if missing_if {

@@ -250,6 +250,15 @@ pub fn check_instance_interfaces(config: &mut Config, host: &dyn Host, r: &mut R
                 missing_any = true;
             }
         }
+        if let Some(vrf) = &v.vrf {
+            if !dynamic && !host.interface_exists(vrf) {
+                missing_any = true;
+                r.warn(
+                    v.loc,
+                    format!("({}) WARNING - VRF interface {vrf} doesn't exist", v.name),
+                );
+            }
+        }
         for a in v
             .virtual_ipaddress
             .iter()
@@ -273,12 +282,53 @@ pub fn check_instance_interfaces(config: &mut Config, host: &dyn Host, r: &mut R
 }
 
 fn addr_text(ip: IpAddr, prefix: u8) -> String {
-    let full = if ip.is_ipv4() { 32 } else { 128 };
-    if prefix == full {
-        ip.to_string()
-    } else {
-        format!("{ip}/{prefix}")
+    format!("{ip}/{prefix}")
+}
+
+/// Interfaces named by route (`dev`, `oif`) and rule (`dev`, `iif`, `oif`) entries.
+fn route_interfaces<'a>(words: &'a [String], is_rule: bool) -> impl Iterator<Item = &'a str> + 'a {
+    words
+        .windows(2)
+        .filter_map(move |w| match (w.first(), w.get(1)) {
+            (Some(k), Some(v)) if k == "dev" || k == "oif" || (is_rule && k == "iif") => {
+                Some(v.as_str())
+            }
+            _ => None,
+        })
+}
+
+/// Interfaces of routes and rules (virtual and static) must exist. Returns whether one is
+/// missing.
+pub fn check_route_interfaces(config: &Config, host: &dyn Host, r: &mut Report) -> bool {
+    if config.global.dynamic_interfaces.is_some() {
+        return false;
     }
+    let mut missing = false;
+    let routes = config
+        .vrrp_instances
+        .iter()
+        .flat_map(|v| v.virtual_routes.iter())
+        .chain(config.statics.routes.iter())
+        .map(|x| (x, false));
+    let rules = config
+        .vrrp_instances
+        .iter()
+        .flat_map(|v| v.virtual_rules.iter())
+        .chain(config.statics.rules.iter())
+        .map(|x| (x, true));
+    for (spec, is_rule) in routes.chain(rules) {
+        for i in route_interfaces(&spec.words, is_rule) {
+            if !host.interface_exists(i) {
+                missing = true;
+                let what = if is_rule { "rule" } else { "VROUTE nexthop" };
+                r.warn(
+                    spec.loc,
+                    format!("WARNING - interface {i} for {what} doesn't exist"),
+                );
+            }
+        }
+    }
+    missing
 }
 
 /// `chk_min_cfg`, sync groups, `vrrp_complete_instance` and VRID conflicts.
