@@ -1,0 +1,127 @@
+//! The loader never panics, whatever mix of keywords, values and braces it is given.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use keepalived_config::{load_str, AssumeAll, LoadOptions};
+use proptest::prelude::*;
+
+const WORDS: &[&str] = &[
+    "global_defs",
+    "vrrp_instance",
+    "vrrp_script",
+    "vrrp_sync_group",
+    "track_file",
+    "vrrp_track_process",
+    "bfd_instance",
+    "garp_group",
+    "static_ipaddress",
+    "static_routes",
+    "static_rules",
+    "track_group",
+    "linkbeat_interfaces",
+    "interface_up_down_delays",
+    "virtual_ipaddress",
+    "virtual_ipaddress_excluded",
+    "virtual_routes",
+    "virtual_rules",
+    "unicast_peer",
+    "track_script",
+    "track_interface",
+    "track_file",
+    "track_bfd",
+    "authentication",
+    "auth_type",
+    "auth_pass",
+    "state",
+    "interface",
+    "virtual_router_id",
+    "priority",
+    "advert_int",
+    "version",
+    "nopreempt",
+    "preempt_delay",
+    "use_vmac",
+    "use_ipvlan",
+    "notify_master",
+    "notify",
+    "script",
+    "interval",
+    "weight",
+    "rise",
+    "fall",
+    "user",
+    "group",
+    "vrrp_strict",
+    "enable_script_security",
+    "script_user",
+    "smtp_server",
+    "umask",
+    "dev",
+    "via",
+    "src",
+    "from",
+    "to",
+    "table",
+    "brd",
+    "label",
+    "scope",
+    "peer",
+    "min_ttl",
+    "max_ttl",
+    "reverse",
+    "MASTER",
+    "BACKUP",
+    "PASS",
+    "AH",
+    "eth0",
+    "lo",
+    "all",
+    "10.0.0.1",
+    "10.0.0.1/24",
+    "fe80::1",
+    "::",
+    "1.2.3.4/33",
+    "0",
+    "1",
+    "255",
+    "256",
+    "-1",
+    "0.5",
+    "1.0000001",
+    "on",
+    "off",
+    "\"/bin/x a b\"",
+    "'q'",
+    "\\x41",
+    "|",
+    "IXUSR",
+    "{",
+    "}",
+    "nexthop",
+    "default",
+    "inet6",
+    "no_track",
+    "garp_extra_if",
+    "net_namespace",
+    "virtual_server",
+    "real_server",
+    "TCP_CHECK",
+    "SSL",
+    "lb_kind",
+    "NAT",
+];
+
+fn line() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(WORDS), 1..6).prop_map(|w| w.join(" "))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+    #[test]
+    fn loader_never_panics(lines in prop::collection::vec(line(), 0..60)) {
+        let text = lines.join("\n");
+        let l = load_str("fuzz.conf", &text, &LoadOptions::default(), &AssumeAll);
+        for d in &l.diagnostics {
+            let _ = d.render(&l.sources);
+        }
+    }
+}
