@@ -510,3 +510,128 @@ pub fn interface_up_down_delays(ctx: &mut Ctx, config: &mut Config, node: &Node)
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::model::misc::ParamMatch;
+    use crate::model::Config;
+    use std::time::Duration;
+
+    fn parse(text: &str) -> (Config, Vec<String>) {
+        let mut sm = crate::SourceMap::new();
+        let mut d = Vec::new();
+        let lines = crate::lexer::lex_str(
+            std::path::Path::new("t.conf"),
+            text.to_string(),
+            &crate::lexer::PreprocessOptions::default(),
+            &mut sm,
+            &mut d,
+        );
+        let mut ctx = super::super::framework::Ctx::new();
+        let c = super::super::parse(lines, &mut ctx);
+        (c, ctx.diags.into_iter().map(|d| d.message).collect())
+    }
+
+    #[test]
+    fn top_level_settings() {
+        let (c, d) = parse(
+            "net_namespace blue\ninstance one\nuse_pid_dir\nchild_wait_time 9\nnamespace_with_ipsets\nlinkbeat_use_polling\n",
+        );
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(c.net_namespace.as_deref(), Some("blue"));
+        assert_eq!(c.instance.as_deref(), Some("one"));
+        assert!(c.use_pid_dir && c.namespace_with_ipsets && c.linkbeat_use_polling);
+        assert_eq!(c.child_wait_time, Duration::from_secs(9));
+    }
+
+    #[test]
+    fn track_file_block() {
+        let (c, d) = parse(
+            "track_file tf {\n file /run/x\n weight -5 reverse\n init_file 3 overwrite\n}\ntrack_file empty {\n weight 2\n}\n",
+        );
+        assert_eq!(d, ["No file set for track_file empty - ignoring"]);
+        let t = &c.track_files[0];
+        assert_eq!(t.file.as_deref(), Some("/run/x"));
+        assert_eq!((t.weight, t.reverse), (-5, true));
+        assert_eq!(t.init_file, Some((3, true)));
+    }
+
+    #[test]
+    fn track_process_block() {
+        let (c, d) = parse(
+            "vrrp_track_process p {\n process haproxy -f /etc/h.cfg\n param_match initial\n quorum 2\n quorum_max 4\n delay 0.5\n weight 10\n}\n",
+        );
+        assert!(d.is_empty(), "{d:?}");
+        let p = &c.track_processes[0];
+        assert_eq!(p.process.as_deref(), Some("haproxy"));
+        assert_eq!(p.params, ["-f", "/etc/h.cfg"]);
+        assert_eq!(p.param_match, ParamMatch::Initial);
+        assert_eq!((p.quorum, p.quorum_max), (2, Some(4)));
+        assert_eq!(p.fork_delay, Some(Duration::from_millis(500)));
+        assert_eq!(p.weight, 10);
+    }
+
+    #[test]
+    fn bfd_block() {
+        let (c, d) = parse(
+            "bfd_instance b {\n neighbor_ip 10.0.0.2\n source_ip 10.0.0.1\n min_rx 50\n min_tx 60\n idle_tx 2000\n multiplier 3\n ttl 250\n max_hops 1\n}\nbfd_instance nobody {\n min_rx 5\n}\n",
+        );
+        assert_eq!(
+            d,
+            ["Configuration error: BFD instance nobody has no neighbor address set, disabling instance"]
+        );
+        let b = &c.bfd_instances[0];
+        assert_eq!(b.neighbor_ip, "10.0.0.2".parse().ok());
+        assert_eq!(
+            (b.min_rx, b.min_tx),
+            (Duration::from_millis(50), Duration::from_millis(60))
+        );
+        assert_eq!(b.idle_tx, Duration::from_secs(2));
+        assert_eq!((b.multiplier, b.ttl, b.max_hops), (3, Some(250), Some(1)));
+    }
+
+    #[test]
+    fn garp_group_and_interfaces() {
+        let (c, d) = parse(
+            "garp_group {\n garp_interval 0.001\n gna_interval 0.002\n interface eth0\n interfaces {\n eth1\n eth2\n }\n}\n",
+        );
+        assert!(d.is_empty(), "{d:?}");
+        let g = &c.garp_groups[0];
+        assert_eq!(g.garp_interval, Some(Duration::from_millis(1)));
+        assert_eq!(g.interfaces, ["eth0", "eth1", "eth2"]);
+    }
+
+    #[test]
+    fn statics_and_delays() {
+        let (c, d) = parse(
+            "static_ipaddress {\n 192.168.1.1/24 dev eth0 scope link\n}\nstatic_routes {\n 10.9.0.0/16 via 192.168.1.254 dev eth0\n}\nstatic_rules {\n from 10.9.0.0/16 table 9 priority 90\n}\ninterface_up_down_delays {\n eth0 2.5 1\n}\nlinkbeat_interfaces {\n eth1 MII\n}\ntrack_group tg {\n group {\n VI_1\n }\n}\n",
+        );
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(c.statics.addresses[0].scope.as_deref(), Some("link"));
+        assert_eq!(c.statics.routes.len(), 1);
+        assert_eq!(c.statics.rules.len(), 1);
+        let u = &c.interface_up_down_delays[0];
+        assert_eq!(
+            (u.down, u.up),
+            (Duration::from_millis(2500), Duration::from_secs(1))
+        );
+        assert_eq!(c.linkbeat_interfaces[0].method.as_deref(), Some("MII"));
+        assert_eq!(c.track_groups[0].group, ["VI_1"]);
+    }
+
+    #[test]
+    fn route_and_rule_messages() {
+        let (_, d) = parse(
+            "static_routes {\n 10.1.0.0/16 via 10.0.0.1\n src 10.0.0.9 10.2.0.0/16 dev eth0 no_track\n 10.3.0.0/16 bogus 1\n}\nstatic_rules {\n from 10.0.0.0/8 table 5\n}\n",
+        );
+        assert_eq!(
+            d,
+            [
+                "Warning - cannot track route 10.1.0.0/16 with no interface specified, not tracking",
+                "VRRP parsed invalid IP bogus. skipping IP...",
+                "unknown route keyword bogus",
+                "Rule has no preference specified - setting to 16384. This is probably not what you want.",
+            ]
+        );
+    }
+}
