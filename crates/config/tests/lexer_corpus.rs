@@ -157,6 +157,15 @@ fn lex_one() {
     let mut diags = Vec::new();
     let start = Instant::now();
     let lines = read_config(Path::new(&path), &opts, &mut sources, &mut diags);
+    if std::env::var_os("LEX_DUMP").is_some() {
+        for l in &lines {
+            let words: Vec<&str> = l.tokens.iter().map(|t| t.text.as_str()).collect();
+            eprintln!("{}:{}: {}", l.loc().line, l.loc().col, words.join(" | "));
+        }
+        for d in &diags {
+            eprint!("{}", d.render(&sources));
+        }
+    }
     eprintln!(
         "{path}: {} lines, {} diagnostics, {:?}",
         lines.len(),

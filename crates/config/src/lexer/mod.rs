@@ -147,10 +147,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        // keepalived's man page example of 65,024 generated vrrp_instances is ~1M lines.
+        // keepalived's man page example of 65,024 generated vrrp_instances is ~1M lines
+        // (~30 MB); twice that still keeps the token vectors within a few hundred MB.
         Self {
-            max_lines: 4_000_000,
-            max_bytes: 128 << 20,
+            max_lines: 2_000_000,
+            max_bytes: 64 << 20,
         }
     }
 }

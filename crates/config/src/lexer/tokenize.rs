@@ -80,10 +80,18 @@ pub(crate) fn split_braces(mut line: LineBuf) -> Split {
     }
 }
 
+/// The bytes as a `String` (valid UTF-8 is the fast, common case).
+fn owned(b: &[u8]) -> String {
+    match std::str::from_utf8(b) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(b).into_owned(),
+    }
+}
+
 /// Splits into words and builds the [`Line`] (`None` if there are no words).
 pub(crate) fn to_line(split: &Split, diags: &mut Vec<Diagnostic>) -> Option<Line> {
     let t = &split.line.text;
-    let mut tokens = Vec::new();
+    let mut tokens = Vec::with_capacity(4);
     let mut i = 0;
     loop {
         while t.get(i).is_some_and(|b| is_white(*b)) {
@@ -107,7 +115,7 @@ pub(crate) fn to_line(split: &Split, diags: &mut Vec<Diagnostic>) -> Option<Line
                 );
                 break;
             };
-            let text = String::from_utf8_lossy(&t[i + 1..i + 1 + len]).into_owned();
+            let text = owned(&t[i + 1..i + 1 + len]);
             tokens.push(Token {
                 text,
                 loc,
@@ -120,7 +128,7 @@ pub(crate) fn to_line(split: &Split, diags: &mut Vec<Diagnostic>) -> Option<Line
                 i += 1;
             }
             tokens.push(Token {
-                text: String::from_utf8_lossy(&t[s..i]).into_owned(),
+                text: owned(&t[s..i]),
                 loc,
                 quoted: false,
             });
@@ -139,7 +147,7 @@ pub(crate) fn to_line(split: &Split, diags: &mut Vec<Diagnostic>) -> Option<Line
     let raw = if split.line.is_empty() && split.open.is_some() {
         "{".to_string()
     } else {
-        split.line.lossy()
+        owned(&split.line.text)
     };
     Some(Line { tokens, raw })
 }
