@@ -43,10 +43,19 @@ fn parse_ip_with_prefix(
             Some(n) if !l.starts_with('-') && n >= 0 && n <= i128::from(max) => {
                 prefix = u8::try_from(n).unwrap_or(max)
             }
-            _ => ctx.warn(
-                loc,
-                format!("Invalid address prefix len {l} for address {text} - using {max}"),
-            ),
+            parsed => {
+                // keepalived's number reader speaks first, then the address parser.
+                let first = match parsed {
+                    _ if l.trim_start().starts_with('-') => format!("negative number '{l}'"),
+                    Some(_) => format!("number '{l}' outside range [0, {max}]"),
+                    None => format!("invalid number '{l}'"),
+                };
+                ctx.warn(loc, first);
+                ctx.warn(
+                    loc,
+                    format!("Invalid address prefix len {l} for address {text} - using {max}"),
+                );
+            }
         }
     }
     Some((ip, prefix))

@@ -767,13 +767,8 @@ fn complete_instance(
         }
     }
     let unicast = !v.unicast_peers.is_empty();
-    if strict && unicast && v.interface.is_some() {
-        r.warn(
-            loc,
-            format!("({name}) Unicast peers are not supported in strict mode"),
-        );
-        return false;
-    }
+    // keepalived 2.2.7 also refuses unicast peers in strict mode, but tests its unicast
+    // flag before setting it, so the check never fires: configs it accepts stay accepted.
     if v.interface.is_none() {
         if v.src_ip.is_none() {
             r.warn(
