@@ -5,3 +5,11 @@
 //! register it with their own `mio::Poll` (created after fork, as the architecture requires).
 #![allow(unsafe_code)]
 #![warn(clippy::undocumented_unsafe_blocks)]
+
+pub mod error;
+pub mod packet;
+pub mod vrrp_socket;
+
+pub use error::{Result, SysError};
+pub use packet::PacketSocket;
+pub use vrrp_socket::{RecvV6, VrrpSocketV4, VrrpSocketV6};

@@ -1,0 +1,396 @@
+//! Raw VRRP sockets (IP protocol 112), one per interface and family, created in the VRRP child.
+//!
+//! * [`VrrpSocketV4`] uses `IP_HDRINCL`: the caller hands over the whole IPv4 packet (header
+//!   built by `keepalived_vrrp::codec`, TOS 0xc0, TTL 255, our own `id`) and receives whole
+//!   IPv4 packets, header included, so TTL and addresses can be checked by the pure core.
+//! * [`VrrpSocketV6`] sends only the VRRP message: the kernel adds the IPv6 header (hop limit
+//!   255) and computes the checksum over the pseudo-header (`IPV6_CHECKSUM` offset 6), and
+//!   verifies it on receive (bad checksums are dropped by the kernel). The hop limit, the
+//!   destination and the arrival interface come from ancillary data.
+//!
+//! Both sockets are non-blocking, close-on-exec, bound to their interface (`SO_BINDTOIFINDEX`,
+//! the by-index form of `SO_BINDTODEVICE`) and have `IP[V6]_MULTICAST_ALL` off, so they see
+//! only groups joined on this socket. One socket serves both directions (keepalived uses a
+//! send and a receive socket per "sockpool"; the observable traffic is the same).
+//!
+//! Refinements of the agreed API (docs/sysapi): `open` with `ifindex == 0` is refused as
+//! [`SysError::Invalid`]; `send` on a full socket buffer returns a [`SysError::Os`] whose
+//! [`SysError::kind`] is `WouldBlock` (the caller counts it and drops the advert, as
+//! keepalived does); `recv` retries `EINTR` itself, so with edge-triggered `mio` the caller
+//! reads until `Ok(None)`. Receive buffers should be at least the interface MTU (65535 is
+//! always enough); a longer datagram is truncated to the buffer.
+
+use std::io::IoSliceMut;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
+use std::num::NonZeroU32;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+
+use nix::errno::Errno;
+use nix::sys::socket::{self as nixsock, sockopt, ControlMessageOwned, MsgFlags, SockaddrIn6};
+use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
+
+use crate::error::{OsContext, Result, SysError};
+
+/// IANA protocol number of VRRP.
+pub const IPPROTO_VRRP: i32 = 112;
+
+/// Offset of the checksum inside the VRRP header, for `IPV6_CHECKSUM`.
+const VRRP_CHECKSUM_OFFSET: libc::c_int = 6;
+
+/// The TTL / hop limit VRRP requires on every advert (RFC 5798 §5.1.1.3).
+const VRRP_TTL: u32 = 255;
+
+fn if_context(ifindex: u32) -> impl Fn() -> String {
+    move || format!("ifindex {ifindex}")
+}
+
+fn nonzero_ifindex(what: &'static str, ifindex: u32) -> Result<NonZeroU32> {
+    NonZeroU32::new(ifindex).ok_or(SysError::Invalid {
+        what,
+        context: "ifindex 0".into(),
+        reason: "a VRRP socket needs a real interface index",
+    })
+}
+
+/// `setsockopt` for a plain value the safe wrappers lack.
+pub(crate) fn setsockopt_value<T>(
+    fd: BorrowedFd<'_>,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: &T,
+) -> std::io::Result<()> {
+    let len = libc::socklen_t::try_from(std::mem::size_of::<T>())
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+    // SAFETY: `fd` is a live socket borrowed for the call; `value` points to `len` readable
+    // bytes of a plain C value that the kernel only reads.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            (value as *const T).cast::<libc::c_void>(),
+            len,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Receives one datagram into `buf`, mapping would-block to `None` and retrying `EINTR`.
+fn recv_plain(fd: RawFd, buf: &mut [u8], ifindex: u32) -> Result<Option<usize>> {
+    loop {
+        match nixsock::recv(fd, buf, MsgFlags::empty()) {
+            Ok(n) => return Ok(Some(n)),
+            Err(Errno::EINTR) => continue,
+            Err(Errno::EAGAIN) => return Ok(None),
+            Err(e) => return Err(SysError::os("recv VRRP", format!("ifindex {ifindex}"), e)),
+        }
+    }
+}
+
+fn send_all(
+    sock: &Socket,
+    what: &'static str,
+    data: &[u8],
+    dst: &SockAddr,
+    ctx: impl Fn() -> String,
+) -> Result<()> {
+    loop {
+        match sock.send_to(data, dst) {
+            Ok(n) if n == data.len() => return Ok(()),
+            Ok(_) => {
+                return Err(SysError::Invalid {
+                    what,
+                    context: ctx(),
+                    reason: "datagram sent short",
+                })
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(SysError::os(what, ctx(), e)),
+        }
+    }
+}
+
+/// A raw IPv4 VRRP socket with `IP_HDRINCL` on one interface.
+#[derive(Debug)]
+pub struct VrrpSocketV4 {
+    sock: Socket,
+    ifindex: u32,
+}
+
+impl VrrpSocketV4 {
+    /// Opens the socket on interface `ifindex`.
+    ///
+    /// `join_group` (normally 224.0.0.18) is joined on that interface for multicast
+    /// instances; `bind_src` binds the socket to a (possibly not yet configured, thanks to
+    /// `IP_FREEBIND`) local address, so a unicast instance only receives adverts sent to it.
+    pub fn open(
+        ifindex: u32,
+        bind_src: Option<Ipv4Addr>,
+        join_group: Option<Ipv4Addr>,
+    ) -> Result<Self> {
+        let index = nonzero_ifindex("open VRRP IPv4 socket", ifindex)?;
+        let ctx = if_context(ifindex);
+        let sock = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(IPPROTO_VRRP)))
+            .ctx("socket(AF_INET, SOCK_RAW, 112)", &ctx)?;
+        sock.set_nonblocking(true).ctx("set O_NONBLOCK", &ctx)?;
+        sock.set_header_included_v4(true)
+            .ctx("setsockopt IP_HDRINCL", &ctx)?;
+        sock.bind_device_by_index_v4(Some(index))
+            .ctx("setsockopt SO_BINDTOIFINDEX", &ctx)?;
+        let mreqn = libc::ip_mreqn {
+            imr_multiaddr: libc::in_addr { s_addr: 0 },
+            imr_address: libc::in_addr { s_addr: 0 },
+            imr_ifindex: index.get() as libc::c_int,
+        };
+        setsockopt_value(
+            sock.as_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_MULTICAST_IF,
+            &mreqn,
+        )
+        .ctx("setsockopt IP_MULTICAST_IF", &ctx)?;
+        sock.set_multicast_loop_v4(false)
+            .ctx("setsockopt IP_MULTICAST_LOOP", &ctx)?;
+        sock.set_multicast_ttl_v4(VRRP_TTL)
+            .ctx("setsockopt IP_MULTICAST_TTL", &ctx)?;
+        sock.set_multicast_all_v4(false)
+            .ctx("setsockopt IP_MULTICAST_ALL", &ctx)?;
+        if let Some(group) = join_group {
+            sock.join_multicast_v4_n(&group, &InterfaceIndexOrAddress::Index(index.get()))
+                .ctx("setsockopt IP_ADD_MEMBERSHIP", || {
+                    format!("ifindex {ifindex} group {group}")
+                })?;
+        }
+        if let Some(src) = bind_src {
+            sock.set_freebind_v4(true)
+                .ctx("setsockopt IP_FREEBIND", &ctx)?;
+            sock.bind(&SocketAddrV4::new(src, 0).into())
+                .ctx("bind", || format!("ifindex {ifindex} address {src}"))?;
+        }
+        Ok(VrrpSocketV4 { sock, ifindex })
+    }
+
+    /// The interface this socket is bound to.
+    pub fn ifindex(&self) -> u32 {
+        self.ifindex
+    }
+
+    /// Sends one whole IPv4 packet (our header included) to `dst`.
+    pub fn send(&self, packet: &[u8], dst: Ipv4Addr) -> Result<()> {
+        let addr: SockAddr = SocketAddrV4::new(dst, 0).into();
+        let ifindex = self.ifindex;
+        send_all(&self.sock, "send VRRP IPv4", packet, &addr, || {
+            format!("ifindex {ifindex} to {dst}")
+        })
+    }
+
+    /// Receives one IPv4 packet, IP header included; `None` when nothing is queued.
+    pub fn recv(&self, buf: &mut [u8]) -> Result<Option<usize>> {
+        recv_plain(self.sock.as_raw_fd(), buf, self.ifindex)
+    }
+}
+
+impl AsRawFd for VrrpSocketV4 {
+    fn as_raw_fd(&self) -> RawFd {
+        self.sock.as_raw_fd()
+    }
+}
+
+impl AsFd for VrrpSocketV4 {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.sock.as_fd()
+    }
+}
+
+/// One VRRP message received on a [`VrrpSocketV6`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecvV6 {
+    /// Length of the VRRP message in the buffer (no IPv6 header).
+    pub len: usize,
+    /// The sender's address.
+    pub src: Ipv6Addr,
+    /// The destination address (`IPV6_PKTINFO`); unspecified if the kernel gave none.
+    pub dst: Ipv6Addr,
+    /// The hop limit it arrived with (`IPV6_HOPLIMIT`); must be 255 for a valid advert.
+    pub hop_limit: Option<u8>,
+    /// The arrival interface (`IPV6_PKTINFO`), or the socket's interface if the kernel gave none.
+    pub ifindex: u32,
+}
+
+/// A raw IPv6 VRRP socket on one interface; the kernel builds the IPv6 header and checksum.
+#[derive(Debug)]
+pub struct VrrpSocketV6 {
+    sock: Socket,
+    ifindex: u32,
+}
+
+impl VrrpSocketV6 {
+    /// Opens the socket on interface `ifindex`, joining `join_group` (normally ff02::12) on it.
+    ///
+    /// Without `bind_src` the kernel picks the source (the interface's link-local address for
+    /// ff02::12); with it, the socket is bound to that address (`IPV6_FREEBIND`, scope set to
+    /// `ifindex` for a link-local address).
+    pub fn open(
+        ifindex: u32,
+        bind_src: Option<Ipv6Addr>,
+        join_group: Option<Ipv6Addr>,
+    ) -> Result<Self> {
+        let index = nonzero_ifindex("open VRRP IPv6 socket", ifindex)?;
+        let ctx = if_context(ifindex);
+        let sock = Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::from(IPPROTO_VRRP)))
+            .ctx("socket(AF_INET6, SOCK_RAW, 112)", &ctx)?;
+        sock.set_nonblocking(true).ctx("set O_NONBLOCK", &ctx)?;
+        sock.bind_device_by_index_v6(Some(index))
+            .ctx("setsockopt SO_BINDTOIFINDEX", &ctx)?;
+        setsockopt_value(
+            sock.as_fd(),
+            libc::IPPROTO_IPV6,
+            libc::IPV6_CHECKSUM,
+            &VRRP_CHECKSUM_OFFSET,
+        )
+        .ctx("setsockopt IPV6_CHECKSUM", &ctx)?;
+        sock.set_unicast_hops_v6(VRRP_TTL)
+            .ctx("setsockopt IPV6_UNICAST_HOPS", &ctx)?;
+        sock.set_multicast_hops_v6(VRRP_TTL)
+            .ctx("setsockopt IPV6_MULTICAST_HOPS", &ctx)?;
+        sock.set_multicast_if_v6(index.get())
+            .ctx("setsockopt IPV6_MULTICAST_IF", &ctx)?;
+        sock.set_multicast_loop_v6(false)
+            .ctx("setsockopt IPV6_MULTICAST_LOOP", &ctx)?;
+        match sock.set_multicast_all_v6(false) {
+            // Kernels before 4.20 lack IPV6_MULTICAST_ALL; binding to the device still filters.
+            Err(e) if e.raw_os_error() == Some(libc::ENOPROTOOPT) => {}
+            other => other.ctx("setsockopt IPV6_MULTICAST_ALL", &ctx)?,
+        }
+        sock.set_recv_hoplimit_v6(true)
+            .ctx("setsockopt IPV6_RECVHOPLIMIT", &ctx)?;
+        nixsock::setsockopt(&sock, sockopt::Ipv6RecvPacketInfo, &true)
+            .ctx("setsockopt IPV6_RECVPKTINFO", &ctx)?;
+        if let Some(group) = join_group {
+            sock.join_multicast_v6(&group, index.get())
+                .ctx("setsockopt IPV6_ADD_MEMBERSHIP", || {
+                    format!("ifindex {ifindex} group {group}")
+                })?;
+        }
+        if let Some(src) = bind_src {
+            sock.set_freebind_v6(true)
+                .ctx("setsockopt IPV6_FREEBIND", &ctx)?;
+            let scope = if src.is_unicast_link_local() {
+                index.get()
+            } else {
+                0
+            };
+            sock.bind(&SocketAddrV6::new(src, 0, 0, scope).into())
+                .ctx("bind", || format!("ifindex {ifindex} address {src}"))?;
+        }
+        Ok(VrrpSocketV6 { sock, ifindex })
+    }
+
+    /// The interface this socket is bound to.
+    pub fn ifindex(&self) -> u32 {
+        self.ifindex
+    }
+
+    /// Sends one VRRP message (checksum field left for the kernel to fill) to `dst`.
+    pub fn send(&self, payload: &[u8], dst: Ipv6Addr) -> Result<()> {
+        // The scope id only matters (and is only used) for link-local and multicast targets.
+        let addr: SockAddr = SocketAddrV6::new(dst, 0, 0, self.ifindex).into();
+        let ifindex = self.ifindex;
+        send_all(&self.sock, "send VRRP IPv6", payload, &addr, || {
+            format!("ifindex {ifindex} to {dst}")
+        })
+    }
+
+    /// Receives one VRRP message with its addresses and hop limit; `None` when nothing is queued.
+    pub fn recv(&self, buf: &mut [u8]) -> Result<Option<RecvV6>> {
+        let mut cmsg = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int);
+        let fd = self.sock.as_raw_fd();
+        loop {
+            let mut iov = [IoSliceMut::new(&mut *buf)];
+            let msg = match nixsock::recvmsg::<SockaddrIn6>(
+                fd,
+                &mut iov,
+                Some(&mut cmsg),
+                MsgFlags::empty(),
+            ) {
+                Ok(msg) => msg,
+                Err(Errno::EINTR) => continue,
+                Err(Errno::EAGAIN) => return Ok(None),
+                Err(e) => {
+                    return Err(SysError::os(
+                        "recvmsg VRRP IPv6",
+                        format!("ifindex {}", self.ifindex),
+                        e,
+                    ))
+                }
+            };
+            let mut out = RecvV6 {
+                len: msg.bytes,
+                src: msg.address.map_or(Ipv6Addr::UNSPECIFIED, |a| a.ip()),
+                dst: Ipv6Addr::UNSPECIFIED,
+                hop_limit: None,
+                ifindex: self.ifindex,
+            };
+            // A truncated control buffer only loses the ancillary fields, which stay unset.
+            if let Ok(cmsgs) = msg.cmsgs() {
+                for c in cmsgs {
+                    match c {
+                        ControlMessageOwned::Ipv6PacketInfo(info) => {
+                            out.dst = Ipv6Addr::from(info.ipi6_addr.s6_addr);
+                            out.ifindex = info.ipi6_ifindex;
+                        }
+                        ControlMessageOwned::Ipv6HopLimit(h) => {
+                            out.hop_limit = u8::try_from(h).ok()
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            return Ok(Some(out));
+        }
+    }
+}
+
+impl AsRawFd for VrrpSocketV6 {
+    fn as_raw_fd(&self) -> RawFd {
+        self.sock.as_raw_fd()
+    }
+}
+
+impl AsFd for VrrpSocketV6 {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.sock.as_fd()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ifindex_zero_is_refused() {
+        let e = VrrpSocketV4::open(0, None, None).unwrap_err();
+        assert!(matches!(e, SysError::Invalid { .. }));
+        let e = VrrpSocketV6::open(0, None, None).unwrap_err();
+        assert!(matches!(e, SysError::Invalid { .. }));
+    }
+
+    #[test]
+    fn opens_on_loopback_when_root() {
+        if !nix::unistd::geteuid().is_root() {
+            return;
+        }
+        let lo = nix::net::if_::if_nametoindex("lo").unwrap();
+        let s4 = VrrpSocketV4::open(lo, Some(Ipv4Addr::new(127, 0, 0, 1)), None).unwrap();
+        let mut buf = [0u8; 2048];
+        assert_eq!(s4.recv(&mut buf).unwrap(), None);
+        // ::1 may be absent (ipv6 disabled); only check the socket when IPv6 exists.
+        if let Ok(s6) = VrrpSocketV6::open(lo, None, None) {
+            assert_eq!(s6.recv(&mut buf).unwrap(), None);
+        }
+    }
+}
