@@ -496,3 +496,25 @@ fn corpus_configs_round_trip() {
         failures.join("\n")
     );
 }
+
+/// Writes one seed file per message for the `frame_decoder` fuzz target into the directory
+/// named by `KEEPALIVED_IPC_SEEDS` (a selector byte, then the frame).
+#[test]
+#[ignore = "utility: writes fuzz seeds"]
+fn write_fuzz_seeds() {
+    let Some(dir) = std::env::var_os("KEEPALIVED_IPC_SEEDS") else {
+        return;
+    };
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = realistic_config();
+    let mut frames: Vec<Vec<u8>> = every_to_child(&config)
+        .iter()
+        .map(|m| encode(m).unwrap())
+        .collect();
+    frames.extend(every_to_parent().iter().map(|m| encode(m).unwrap()));
+    for (i, frame) in frames.iter().enumerate() {
+        let mut seed = vec![i as u8];
+        seed.extend_from_slice(frame);
+        std::fs::write(Path::new(&dir).join(format!("seed-{i:02}")), seed).unwrap();
+    }
+}
