@@ -1,0 +1,53 @@
+//! rtnetlink: links, addresses, routes, macvlans (VMACs) and a change monitor.
+//!
+//! Built on neli's plain synchronous [`neli::socket::NlSocket`]; never neli's router, which spawns
+//! a thread (the parent process must stay single-threaded until it forks). neli builds and parses
+//! the fixed rtnetlink headers (`Ifinfomsg`, `Ifaddrmsg`, `Rtmsg`) and their attributes; the
+//! netlink framing of received datagrams (splitting, sequence numbers, error codes, extended-ack
+//! text) is read here directly ([`wire`]) so one malformed or unexpected message never shifts the
+//! parse of the ones after it.
+//!
+//! Two sockets, as keepalived and holo use them:
+//! - [`Rtnl`]: a *blocking* request/acknowledge socket (dumps and changes). Its calls return
+//!   when the kernel has answered, which for rtnetlink is immediate.
+//! - [`Monitor`]: a *non-blocking* socket subscribed to `RTNLGRP_LINK`, `RTNLGRP_IPV4_IFADDR` and
+//!   `RTNLGRP_IPV6_IFADDR`, for the shell's `mio::Poll`.
+//!
+//! Refinements of the agreed API (`docs`: sysapi):
+//! - Errors are [`NetlinkError`] (operation, target interface/address, errno, the kernel's
+//!   extended-ack message) rather than the crate-wide `SysError`; `From<NetlinkError> for SysError`
+//!   is provided so `?` works in code returning `SysError` (the extended-ack text goes
+//!   into its context).
+//! - [`NetEvent::LinkChanged`] is the one variant for every `RTM_NEWLINK` (a link appeared, went
+//!   up or down, gained or lost carrier, was renamed): the [`Link`] carries the new state and the
+//!   caller compares it with what it knew. There is no separate `LinkUp` variant.
+//! - [`RouteSpec`] also carries `route_type` (unicast, blackhole, unreachable, prohibit...) and
+//!   `protocol` (default 18, `RTPROT_KEEPALIVED`), which `virtual_routes` can set;
+//!   build one with [`RouteSpec::new`] and set the fields that differ.
+//! - Extra helpers the shells need: [`Rtnl::link_by_name`], [`Rtnl::set_link_up`].
+//! - Attribute types neli has no name for are written with their raw numbers from
+//!   `<linux/if_link.h>`: `IFLA_MACVLAN_MODE` = 1, `MACVLAN_MODE_PRIVATE` = 1 ([`macvlan`]).
+//!
+//! Not done (keepalived does them): `preferred_lft 0` for IPv6 /128 VIPs, `peer`, `home`,
+//! `noprefixroute`, `mngtmpaddr`, `autojoin` address flags; multipath routes; `ip rule`s;
+//! ipvlan.
+
+mod addr;
+mod error;
+mod link;
+mod macvlan;
+mod monitor;
+mod route;
+mod socket;
+mod wire;
+
+pub use addr::{Addr, AddrSpec, IFA_F_DADFAILED, IFA_F_NODAD, IFA_F_SECONDARY, IFA_F_TENTATIVE};
+pub use error::{NetlinkError, Result};
+pub use link::Link;
+pub use macvlan::{IFLA_MACVLAN_MODE, MACVLAN_MODE_PRIVATE};
+pub use monitor::{Monitor, NetEvent};
+pub use route::{
+    RouteSpec, RTN_BLACKHOLE, RTN_PROHIBIT, RTN_UNICAST, RTN_UNREACHABLE, RTPROT_KEEPALIVED,
+    RT_TABLE_MAIN,
+};
+pub use socket::Rtnl;
