@@ -30,6 +30,14 @@ impl Cluster {
         self.nodes.iter().try_for_each(|n| n.write_config(template))
     }
 
+    /// Writes to node `i` (0-based) the template `make(i)` returns.
+    pub fn write_each(&self, make: impl Fn(usize) -> String) -> Result<()> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, n)| n.write_config(&make(i)))
+    }
+
     /// Starts every node's daemon.
     pub fn start_all(&mut self) -> Result<()> {
         self.nodes.iter_mut().try_for_each(Node::start)
