@@ -9,8 +9,14 @@
 pub mod error;
 pub mod netlink;
 pub mod packet;
+pub mod pidfile;
+pub mod process;
+pub mod signals;
 pub mod vrrp_socket;
 
 pub use error::{Result, SysError};
 pub use packet::PacketSocket;
+pub use pidfile::{PidFile, PidFileError};
+pub use process::{ExitKind, Forked, Pid};
+pub use signals::{SignalFd, SignalInfo};
 pub use vrrp_socket::{RecvV6, VrrpSocketV4, VrrpSocketV6};
