@@ -379,6 +379,8 @@ impl Ctx {
             .with_len(name.chars().count());
         if let Some(best) = did_you_mean(name, known) {
             d = d.with_hint(format!("did you mean '{best}'?"));
+        } else if let Some(home) = super::keyword_home(name) {
+            d = d.with_hint(format!("'{name}' belongs in {home}"));
         } else if node.block.is_some() {
             d = d.with_hint("its whole block is skipped");
         }
@@ -955,6 +957,15 @@ mod tests {
                 "Unexpected '{' - ignoring",
                 "Missing '{' at beginning of configuration block"
             ]
+        );
+    }
+
+    #[test]
+    fn misplaced_keyword_gets_a_home_hint() {
+        let (_, ctx) = run("i {\n vrrp_strict\n}\n");
+        assert_eq!(
+            ctx.diags[0].hint.as_deref(),
+            Some("'vrrp_strict' belongs in global_defs")
         );
     }
 

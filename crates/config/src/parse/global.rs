@@ -234,7 +234,7 @@ fn garp_repeat(ctx: &mut Ctx, node: &Node) -> Option<u32> {
 }
 
 /// The `global_defs` keyword table.
-const GLOBAL: &[Keyword<GlobalDefs>] = &[
+pub(crate) const GLOBAL: &[Keyword<GlobalDefs>] = &[
     kw("router_id", |c, g, n| g.router_id = c.str_arg(n, 0)),
     block("notification_email", |c, g, n| {
         for e in n.children() {

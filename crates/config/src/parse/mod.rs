@@ -14,7 +14,7 @@ use crate::model::Config;
 use framework::{block, build_tree, either, kw, walk, Ctx, Keyword};
 
 /// The top-level keyword table.
-const TOP: &[Keyword<Config>] = &[
+pub(crate) const TOP: &[Keyword<Config>] = &[
     block("global_defs", global::global_defs),
     kw("net_namespace", misc::top_string),
     kw("net_namespace_ipvs", misc::top_string),
@@ -45,6 +45,31 @@ const TOP: &[Keyword<Config>] = &[
     block("virtual_server_group", lvs::virtual_server_group),
     either("SSL", lvs::ssl),
 ];
+
+/// Where a keyword belongs, when it is not valid where it was written: the block whose
+/// table has it (for a "belongs in" hint on unknown keywords).
+pub fn keyword_home(name: &str) -> Option<&'static str> {
+    let homes: [(&'static str, Vec<&'static str>); 5] = [
+        ("the top level", TOP.iter().map(|k| k.name).collect()),
+        (
+            "global_defs",
+            global::GLOBAL.iter().map(|k| k.name).collect(),
+        ),
+        (
+            "vrrp_instance",
+            vrrp::INSTANCE.iter().map(|k| k.name).collect(),
+        ),
+        ("vrrp_script", vrrp::SCRIPT.iter().map(|k| k.name).collect()),
+        (
+            "vrrp_sync_group",
+            vrrp::SYNC_GROUP.iter().map(|k| k.name).collect(),
+        ),
+    ];
+    homes
+        .into_iter()
+        .find(|(_, names)| names.contains(&name))
+        .map(|(home, _)| home)
+}
 
 /// Parses logical lines into a [`Config`], reporting problems to `ctx`.
 pub fn parse(lines: Vec<Line>, ctx: &mut Ctx) -> Config {

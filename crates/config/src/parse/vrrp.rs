@@ -578,7 +578,7 @@ fn not_impl(ctx: &mut Ctx, v: &mut VrrpInstance, node: &Node) {
 }
 
 /// The `vrrp_instance` keyword table.
-const INSTANCE: &[Keyword<VrrpInstance>] = &[
+pub(crate) const INSTANCE: &[Keyword<VrrpInstance>] = &[
     kw("state", |c, v, n| {
         let Some(tok) = c.arg(n, 0) else { return };
         match tok.text.as_str() {
@@ -1105,7 +1105,7 @@ pub fn vrrp_script(ctx: &mut Ctx, config: &mut Config, node: &Node) {
     config.vrrp_scripts.push(s);
 }
 
-const SCRIPT: &[Keyword<VrrpScript>] = &[
+pub(crate) const SCRIPT: &[Keyword<VrrpScript>] = &[
     kw("script", |c, s, n| {
         if let Some(mut sc) = c.script_arg(n) {
             // `script` takes only the command: extra words are not a user.
@@ -1286,7 +1286,7 @@ fn group_track(c: &mut Ctx, g: &mut SyncGroup, n: &Node) {
     track_block(c, &name, &mut g.track, n);
 }
 
-const SYNC_GROUP: &[Keyword<SyncGroup>] = &[
+pub(crate) const SYNC_GROUP: &[Keyword<SyncGroup>] = &[
     block("group", |_, _, _| {}),
     either("track_interface", group_track),
     either("track_script", group_track),
