@@ -1,0 +1,396 @@
+//! rtnetlink against a real kernel, each test in a network namespace of its own.
+//!
+//! Needs root and `ip` (iproute2). Run with:
+//! `cargo test -p keepalived-sys --test netlink_netns -- --ignored --test-threads=1`
+//! (parallel runs work too; each test uses its own namespace).
+//!
+//! Each test creates `klrs-nl-<pid>-<test>` with a veth pair (`veth-a`/`veth-b`, both up),
+//! deletes it on drop (also when the test fails), and re-executes this test binary inside it
+//! (`ip netns exec NS <exe> --exact <test> --ignored`) with `KLRS_NETLINK_INSIDE` set, so the
+//! body runs entirely in the namespace.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use keepalived_sys::netlink::{
+    AddrSpec, Monitor, NetEvent, RouteSpec, Rtnl, IFA_F_NODAD, RTN_BLACKHOLE,
+};
+
+const INSIDE: &str = "KLRS_NETLINK_INSIDE";
+
+struct Netns {
+    name: String,
+}
+
+impl Netns {
+    fn new(test: &str) -> Self {
+        let short: String = test
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .take(12)
+            .collect();
+        let name = format!("klrs-nl-{}-{short}", std::process::id());
+        let _ = Command::new("ip")
+            .args(["netns", "del", &name])
+            .stderr(Stdio::null())
+            .status();
+        run("ip", &["netns", "add", &name]);
+        let ns = Netns { name };
+        ns.ip(&["link", "set", "lo", "up"]);
+        ns.ip(&[
+            "link", "add", "veth-a", "type", "veth", "peer", "name", "veth-b",
+        ]);
+        ns.ip(&["link", "set", "veth-a", "up"]);
+        ns.ip(&["link", "set", "veth-b", "up"]);
+        ns
+    }
+
+    fn ip(&self, args: &[&str]) {
+        let mut all = vec!["-n", self.name.as_str()];
+        all.extend_from_slice(args);
+        run("ip", &all);
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+fn run(cmd: &str, args: &[&str]) -> String {
+    let out = Command::new(cmd).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs `body` inside a fresh namespace (see the module doc).
+fn in_netns(test: &str, body: impl FnOnce()) {
+    if std::env::var_os(INSIDE).is_some() {
+        body();
+        return;
+    }
+    let ns = Netns::new(test);
+    let exe = std::env::current_exe().unwrap();
+    let status = Command::new("ip")
+        .args(["netns", "exec", &ns.name])
+        .arg(exe)
+        .args([
+            "--exact",
+            test,
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(INSIDE, "1")
+        .status()
+        .unwrap();
+    assert!(
+        status.success(),
+        "{test} failed inside namespace {}",
+        ns.name
+    );
+}
+
+fn ifindex(rtnl: &mut Rtnl, name: &str) -> u32 {
+    rtnl.links()
+        .unwrap()
+        .into_iter()
+        .find(|l| l.name == name)
+        .unwrap_or_else(|| panic!("no link {name}"))
+        .index
+}
+
+fn v4_vip(ifindex: u32) -> AddrSpec {
+    AddrSpec {
+        ifindex,
+        addr: "192.0.2.10".parse().unwrap(),
+        prefix_len: 24,
+        broadcast: Some("192.0.2.255".parse().unwrap()),
+        scope: 0,
+        label: Some("veth-a:vip".into()),
+        nodad: false,
+    }
+}
+
+fn v6_vip(ifindex: u32) -> AddrSpec {
+    AddrSpec {
+        ifindex,
+        addr: "fd00::10".parse().unwrap(),
+        prefix_len: 64,
+        broadcast: None,
+        scope: 0,
+        label: None,
+        nodad: true,
+    }
+}
+
+#[test]
+#[ignore = "needs root + netns"]
+fn links_are_listed_with_state_mac_and_mtu() {
+    in_netns("links_are_listed_with_state_mac_and_mtu", || {
+        let mut rtnl = Rtnl::new().unwrap();
+        let links = rtnl.links().unwrap();
+        let lo = links.iter().find(|l| l.name == "lo").unwrap();
+        assert!(lo.up && lo.running, "{lo:?}");
+        assert_eq!(lo.mtu, 65536);
+        let a = links.iter().find(|l| l.name == "veth-a").unwrap();
+        assert!(a.up, "{a:?}");
+        assert_eq!(a.mtu, 1500);
+        assert!(a.mac.is_some());
+        let by_name = rtnl.link_by_name("veth-a").unwrap().unwrap();
+        assert_eq!(&by_name, a);
+        assert!(rtnl.link_by_name("nope0").unwrap().is_none());
+    });
+}
+
+#[test]
+#[ignore = "needs root + netns"]
+fn vips_are_added_and_deleted_idempotently() {
+    in_netns("vips_are_added_and_deleted_idempotently", || {
+        let mut rtnl = Rtnl::new().unwrap();
+        let idx = ifindex(&mut rtnl, "veth-a");
+        let v4 = v4_vip(idx);
+        let v6 = v6_vip(idx);
+
+        assert!(rtnl.add_addr(&v4).unwrap(), "first add changes");
+        assert!(!rtnl.add_addr(&v4).unwrap(), "second add is a no-op");
+        assert!(rtnl.add_addr(&v6).unwrap());
+        assert!(!rtnl.add_addr(&v6).unwrap());
+
+        let addrs = rtnl.addrs().unwrap();
+        let a4 = addrs.iter().find(|a| a.addr == v4.addr).unwrap();
+        assert_eq!((a4.ifindex, a4.prefix_len, a4.scope), (idx, 24, 0));
+        assert_eq!(a4.label.as_deref(), Some("veth-a:vip"));
+        let a6 = addrs.iter().find(|a| a.addr == v6.addr).unwrap();
+        assert_eq!((a6.ifindex, a6.prefix_len), (idx, 64));
+        assert_ne!(a6.flags & IFA_F_NODAD, 0, "nodad flag: {a6:?}");
+
+        let shown = run("ip", &["addr", "show", "dev", "veth-a"]);
+        assert!(
+            shown.contains("inet 192.0.2.10/24 brd 192.0.2.255 scope global veth-a:vip"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("inet6 fd00::10/64 scope global nodad"),
+            "{shown}"
+        );
+
+        assert!(rtnl.del_addr(&v4).unwrap());
+        assert!(
+            !rtnl.del_addr(&v4).unwrap(),
+            "deleting a missing address is a no-op"
+        );
+        assert!(rtnl.del_addr(&v6).unwrap());
+        assert!(!rtnl.del_addr(&v6).unwrap());
+        let addrs = rtnl.addrs().unwrap();
+        assert!(!addrs.iter().any(|a| a.addr == v4.addr || a.addr == v6.addr));
+        let shown = run("ip", &["addr", "show", "dev", "veth-a"]);
+        assert!(
+            !shown.contains("192.0.2.10") && !shown.contains("fd00::10"),
+            "{shown}"
+        );
+    });
+}
+
+#[test]
+#[ignore = "needs root + netns"]
+fn kernel_refusals_carry_context() {
+    in_netns("kernel_refusals_carry_context", || {
+        let mut rtnl = Rtnl::new().unwrap();
+        let err = rtnl.add_addr(&v4_vip(999_999)).unwrap_err();
+        assert_eq!(err.errno(), Some(libc::ENODEV), "{err}");
+        assert!(
+            err.to_string().contains("192.0.2.10/24 on ifindex 999999"),
+            "{err}"
+        );
+    });
+}
+
+/// Monitor events received so far, and how far the test has matched them.
+struct Watcher {
+    mon: Monitor,
+    seen: Vec<NetEvent>,
+    cursor: usize,
+}
+
+impl Watcher {
+    /// Finds the next event (after the previous match) for which `want` holds, reading more
+    /// as needed; fails after 5 s.
+    fn wait(&mut self, what: &str, want: impl Fn(&NetEvent) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Some(pos) = self.seen.iter().skip(self.cursor).position(&want) {
+                self.cursor += pos + 1;
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {what} event; saw {:?}",
+                self.seen
+            );
+            self.seen.extend(self.mon.read_events().unwrap());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+#[test]
+#[ignore = "needs root + netns"]
+fn monitor_sees_address_and_link_changes() {
+    in_netns("monitor_sees_address_and_link_changes", || {
+        let mut mon = Monitor::new().unwrap();
+        mon.set_recv_buffer_size(1 << 20).unwrap();
+        assert!(mon.read_events().unwrap().is_empty(), "nothing pending yet");
+        let mut rtnl = Rtnl::new().unwrap();
+        let idx = ifindex(&mut rtnl, "veth-a");
+        let v4 = v4_vip(idx);
+        let v6 = v6_vip(idx);
+        let mut w = Watcher {
+            mon,
+            seen: Vec::new(),
+            cursor: 0,
+        };
+
+        rtnl.add_addr(&v4).unwrap();
+        rtnl.add_addr(&v6).unwrap();
+        w.wait("AddrAdded v4",
+            |e| matches!(e, NetEvent::AddrAdded(a) if a.addr == v4.addr && a.label.as_deref() == Some("veth-a:vip")),
+        );
+        w.wait(
+            "AddrAdded v6",
+            |e| matches!(e, NetEvent::AddrAdded(a) if a.addr == v6.addr),
+        );
+
+        // Someone else removes the VIP.
+        run("ip", &["addr", "del", "192.0.2.10/24", "dev", "veth-a"]);
+        w.wait(
+            "AddrRemoved v4",
+            |e| matches!(e, NetEvent::AddrRemoved(a) if a.addr == v4.addr && a.ifindex == idx),
+        );
+        rtnl.del_addr(&v6).unwrap();
+        w.wait(
+            "AddrRemoved v6",
+            |e| matches!(e, NetEvent::AddrRemoved(a) if a.addr == v6.addr),
+        );
+
+        run("ip", &["link", "set", "dev", "veth-a", "down"]);
+        w.wait(
+            "link down",
+            |e| matches!(e, NetEvent::LinkChanged(l) if l.index == idx && !l.up && !l.running),
+        );
+        run("ip", &["link", "set", "dev", "veth-a", "up"]);
+        w.wait(
+            "link up",
+            |e| matches!(e, NetEvent::LinkChanged(l) if l.name == "veth-a" && l.up),
+        );
+        w.wait(
+            "carrier back",
+            |e| matches!(e, NetEvent::LinkChanged(l) if l.name == "veth-a" && l.up && l.running),
+        );
+
+        run("ip", &["link", "del", "veth-b"]);
+        w.wait(
+            "link removed",
+            |e| matches!(e, NetEvent::LinkRemoved { name, .. } if name == "veth-b"),
+        );
+    });
+}
+
+#[test]
+#[ignore = "needs root + netns"]
+fn macvlan_vmac_is_created_reused_and_deleted() {
+    in_netns("macvlan_vmac_is_created_reused_and_deleted", || {
+        let mut rtnl = Rtnl::new().unwrap();
+        let parent = ifindex(&mut rtnl, "veth-a");
+        let mac = [0x00, 0x00, 0x5e, 0x00, 0x01, 51];
+        let idx = rtnl.add_macvlan(parent, "vrrp.51", mac).unwrap();
+        let link = rtnl
+            .links()
+            .unwrap()
+            .into_iter()
+            .find(|l| l.index == idx)
+            .unwrap();
+        assert_eq!(link.name, "vrrp.51");
+        assert_eq!(link.mac, Some(mac));
+        assert!(link.up, "{link:?}");
+
+        let shown = run("ip", &["-d", "link", "show", "dev", "vrrp.51"]);
+        assert!(shown.contains("vrrp.51@veth-a"), "{shown}");
+        assert!(shown.contains("link/ether 00:00:5e:00:01:33"), "{shown}");
+        assert!(shown.contains("macvlan mode private"), "{shown}");
+
+        assert_eq!(
+            rtnl.add_macvlan(parent, "vrrp.51", mac).unwrap(),
+            idx,
+            "reused"
+        );
+        assert!(
+            rtnl.add_macvlan(parent, "veth-b", mac).is_err(),
+            "not a macvlan"
+        );
+
+        assert!(rtnl.del_link(idx).unwrap());
+        assert!(!rtnl.del_link(idx).unwrap());
+        assert!(rtnl.link_by_name("vrrp.51").unwrap().is_none());
+    });
+}
+
+#[test]
+#[ignore = "needs root + netns"]
+fn routes_are_added_and_deleted_idempotently() {
+    in_netns("routes_are_added_and_deleted_idempotently", || {
+        let mut rtnl = Rtnl::new().unwrap();
+        let idx = ifindex(&mut rtnl, "veth-a");
+        rtnl.add_addr(&v4_vip(idx)).unwrap();
+
+        let mut via = RouteSpec::new("198.51.100.0".parse().unwrap(), 24);
+        via.gateway = Some("192.0.2.1".parse().unwrap());
+        via.dev = Some(idx);
+        via.metric = Some(50);
+        via.src = Some("192.0.2.10".parse().unwrap());
+        assert!(rtnl.add_route(&via).unwrap());
+        assert!(!rtnl.add_route(&via).unwrap());
+        let shown = run("ip", &["route", "show"]);
+        assert!(
+            shown.contains("198.51.100.0/24 via 192.0.2.1 dev veth-a proto keepalived src 192.0.2.10 metric 50"),
+            "{shown}"
+        );
+
+        let mut hole = RouteSpec::new("203.0.113.0".parse().unwrap(), 24);
+        hole.route_type = RTN_BLACKHOLE;
+        hole.table = 1000;
+        assert!(rtnl.add_route(&hole).unwrap());
+        let shown = run("ip", &["route", "show", "table", "1000"]);
+        assert!(
+            shown.contains("blackhole 203.0.113.0/24 proto keepalived"),
+            "{shown}"
+        );
+
+        let mut v6 = RouteSpec::new("2001:db8::".parse().unwrap(), 32);
+        v6.dev = Some(idx);
+        assert!(rtnl.add_route(&v6).unwrap());
+        let shown = run("ip", &["-6", "route", "show"]);
+        assert!(
+            shown.contains("2001:db8::/32 dev veth-a proto keepalived"),
+            "{shown}"
+        );
+
+        for r in [&via, &hole, &v6] {
+            assert!(rtnl.del_route(r).unwrap(), "{r:?}");
+            assert!(!rtnl.del_route(r).unwrap(), "{r:?}");
+        }
+        let shown = run("ip", &["route", "show", "table", "all"]);
+        assert!(
+            !shown.contains("198.51.100.0") && !shown.contains("203.0.113.0"),
+            "{shown}"
+        );
+    });
+}
