@@ -83,6 +83,7 @@ start() { # node conf
     TMPDIR=$d setsid ip netns exec "$tag-$n" "$bin" -n -l -D "${extra[@]}" -f "$conf" \
         -p "$d/keepalived.pid" -r "$d/vrrp.pid" -c "$d/checkers.pid" >"$d/daemon.log" 2>&1 &
     pid[$n]=$!
+    disown
 }
 
 echo "== starting $kind ($bin) on n1 (priority 150) and n2 (priority 100)"

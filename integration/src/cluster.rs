@@ -88,9 +88,6 @@ impl Cluster {
                 tail.into_iter().rev().collect::<Vec<_>>().join("\n")
             ));
         }
-        LabError::Parse {
-            cmd: "scenario".into(),
-            why,
-        }
+        LabError::Scenario { details: why }
     }
 }

@@ -57,6 +57,12 @@ pub enum LabError {
         /// Why.
         source: nix::Error,
     },
+    /// A scenario step failed; `details` holds the node states and log tails.
+    #[error("{details}")]
+    Scenario {
+        /// What failed, then per node its addresses and the end of its daemon log.
+        details: String,
+    },
     /// An operation needs a running daemon.
     #[error("node {0} has no running daemon")]
     NotRunning(String),

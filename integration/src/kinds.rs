@@ -35,7 +35,10 @@ fn ours_binary() -> PathBuf {
     if let Some(p) = std::env::var_os("KEEPALIVED_RS_BIN") {
         return PathBuf::from(p);
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release/keepalived-rs")
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    std::fs::canonicalize(&root)
+        .unwrap_or(root)
+        .join("target/release/keepalived-rs")
 }
 
 /// True when scenarios involving keepalived-rs should run: `KRS_DAEMON=1` and the binary exists.
