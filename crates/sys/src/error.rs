@@ -55,7 +55,7 @@ impl SysError {
         }
     }
 
-    /// The io error kind (e.g. `WouldBlock`), `Other` for invalid input.
+    /// The io error kind (e.g. `WouldBlock`), `InvalidInput` for [`SysError::Invalid`].
     pub fn kind(&self) -> io::ErrorKind {
         match self {
             SysError::Os { source, .. } => source.kind(),

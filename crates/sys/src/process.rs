@@ -138,7 +138,8 @@ pub fn set_nonblocking(fd: BorrowedFd<'_>, nonblocking: bool) -> Result<()> {
 const UNSAFE_ENV: [&str; 3] = ["IFS", "LD_PRELOAD", "LD_LIBRARY_PATH"];
 
 /// Runs in the forked child just before `execve`: only async-signal-safe calls, no allocation.
-fn reset_child_state() -> std::io::Result<()> {
+/// `parent` is the spawning process, to catch its death before the death signal was armed.
+fn reset_child_state(parent: Pid) -> std::io::Result<()> {
     // Ignored dispositions survive exec; caught ones reset anyway. Default them all.
     for signo in 1..libc::SIGRTMAX() {
         if signo == libc::SIGKILL || signo == libc::SIGSTOP {
@@ -165,6 +166,10 @@ fn reset_child_state() -> std::io::Result<()> {
         );
     }
     nix::sys::prctl::set_pdeathsig(Signal::SIGTERM)?;
+    if nix::unistd::getppid() != parent {
+        // The parent died before the death signal was armed: do not run orphaned.
+        return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+    }
     Ok(())
 }
 
@@ -203,9 +208,11 @@ pub fn spawn_script(
         cmd.uid(uid);
     }
     // SAFETY: the hook runs between fork and exec in a single-threaded child and makes only
-    // async-signal-safe calls (signal, sigprocmask, close_range, prctl), allocating nothing.
+    // async-signal-safe calls (signal, sigprocmask, close_range, prctl, getppid), allocating
+    // nothing.
     unsafe {
-        cmd.pre_exec(reset_child_state);
+        let parent = nix::unistd::getpid();
+        cmd.pre_exec(move || reset_child_state(parent));
     }
     let child = cmd.spawn().ctx("spawn script", || argv.join(" "))?;
     let pid = i32::try_from(child.id()).map_err(|_| SysError::Invalid {
@@ -399,6 +406,59 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         assert_eq!(got, Some(ExitKind::Exited(7)));
+    }
+
+    #[test]
+    fn daemonize_detaches_into_a_new_session_in_root() {
+        let _guard = serial();
+        let dir = temp_dir("daemon");
+        let report = dir.join("report");
+        let report_c = std::ffi::CString::new(report.to_str().unwrap()).unwrap();
+        // Fork first, so `daemonize`'s exiting parent is this throwaway child, not the harness.
+        match fork().unwrap() {
+            Forked::Child => {
+                let code = match daemonize() {
+                    Ok(()) => {
+                        let sid = nix::unistd::getsid(None).map(|p| p.as_raw()).unwrap_or(-1);
+                        let me = nix::unistd::getpid().as_raw();
+                        let cwd = std::env::current_dir()
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_default();
+                        let stdout = std::fs::read_link("/proc/self/fd/1")
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_default();
+                        let text = format!("{} {} {cwd} {stdout}\n", sid == me, me);
+                        let tmp = format!("{}.tmp", report_c.to_str().unwrap());
+                        let ok = std::fs::write(&tmp, text).is_ok()
+                            && std::fs::rename(&tmp, report_c.to_str().unwrap()).is_ok();
+                        i32::from(!ok)
+                    }
+                    Err(_) => 1,
+                };
+                // SAFETY: leave the forked copy of the test harness without running its exit code.
+                unsafe { libc::_exit(code) }
+            }
+            Forked::Parent { child } => {
+                assert_eq!(
+                    wait_for(child).unwrap(),
+                    ExitKind::Exited(0),
+                    "daemonize's parent exits 0"
+                );
+            }
+        }
+        let mut text = String::new();
+        for _ in 0..200 {
+            if let Ok(t) = std::fs::read_to_string(&report) {
+                text = t;
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let fields: Vec<&str> = text.split_whitespace().collect();
+        assert_eq!(fields.len(), 4, "{text:?}");
+        assert_eq!(fields[0], "true", "session leader: {text}");
+        assert_eq!((fields[2], fields[3]), ("/", "/dev/null"), "{text}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
