@@ -14,7 +14,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use keepalived_sys::netlink::{
-    AddrSpec, Monitor, NetEvent, RouteSpec, Rtnl, IFA_F_NODAD, RTN_BLACKHOLE,
+    configure_vmac_sysctls, restore_sysctls, vmac_address, AddrSpec, Monitor, NetEvent, RouteSpec,
+    Rtnl, IFA_F_DEPRECATED, IFA_F_NODAD, RTN_BLACKHOLE,
 };
 
 const INSIDE: &str = "KLRS_NETLINK_INSIDE";
@@ -183,6 +184,29 @@ fn vips_are_added_and_deleted_idempotently() {
             "{shown}"
         );
 
+        // IPv6 host VIPs go on deprecated (preferred_lft 0), as keepalived adds them.
+        let mut host6 = v6_vip(idx);
+        host6.addr = "fd00::20".parse().unwrap();
+        host6.prefix_len = 128;
+        assert!(rtnl.add_addr(&host6).unwrap());
+        let a = rtnl
+            .addrs()
+            .unwrap()
+            .into_iter()
+            .find(|a| a.addr == host6.addr)
+            .unwrap();
+        assert_ne!(a.flags & IFA_F_DEPRECATED, 0, "{a:?}");
+        let shown = run("ip", &["-6", "addr", "show", "dev", "veth-a"]);
+        assert!(
+            shown.contains("inet6 fd00::20/128 scope global nodad deprecated"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("valid_lft forever preferred_lft 0sec"),
+            "{shown}"
+        );
+        assert!(rtnl.del_addr(&host6).unwrap());
+
         assert!(rtnl.del_addr(&v4).unwrap());
         assert!(
             !rtnl.del_addr(&v4).unwrap(),
@@ -310,7 +334,7 @@ fn macvlan_vmac_is_created_reused_and_deleted() {
     in_netns("macvlan_vmac_is_created_reused_and_deleted", || {
         let mut rtnl = Rtnl::new().unwrap();
         let parent = ifindex(&mut rtnl, "veth-a");
-        let mac = [0x00, 0x00, 0x5e, 0x00, 0x01, 51];
+        let mac = vmac_address(51, false);
         let idx = rtnl.add_macvlan(parent, "vrrp.51", mac).unwrap();
         let link = rtnl
             .links()
@@ -327,6 +351,26 @@ fn macvlan_vmac_is_created_reused_and_deleted() {
         assert!(shown.contains("link/ether 00:00:5e:00:01:33"), "{shown}");
         assert!(shown.contains("macvlan mode private"), "{shown}");
 
+        let read =
+            |p: &str| std::fs::read_to_string(format!("/proc/sys/net/ipv4/conf/{p}")).unwrap();
+        let parent_arp_ignore = read("veth-a/arp_ignore");
+        let changes = configure_vmac_sysctls("vrrp.51", "veth-a").unwrap();
+        assert!(!changes.is_empty());
+        assert_eq!(read("vrrp.51/arp_ignore").trim(), "1");
+        assert_eq!(read("vrrp.51/accept_local").trim(), "1");
+        assert_eq!(read("vrrp.51/rp_filter").trim(), "0");
+        assert_eq!(read("veth-a/arp_ignore").trim(), "1");
+        assert_eq!(read("veth-a/arp_filter").trim(), "1");
+        assert!(
+            configure_vmac_sysctls("vrrp.51", "veth-a")
+                .unwrap()
+                .is_empty(),
+            "already set"
+        );
+        restore_sysctls(&changes).unwrap();
+        assert_eq!(read("veth-a/arp_ignore"), parent_arp_ignore);
+        let changes = configure_vmac_sysctls("vrrp.51", "veth-a").unwrap();
+
         assert_eq!(
             rtnl.add_macvlan(parent, "vrrp.51", mac).unwrap(),
             idx,
@@ -340,6 +384,7 @@ fn macvlan_vmac_is_created_reused_and_deleted() {
         assert!(rtnl.del_link(idx).unwrap());
         assert!(!rtnl.del_link(idx).unwrap());
         assert!(rtnl.link_by_name("vrrp.51").unwrap().is_none());
+        restore_sysctls(&changes).unwrap();
     });
 }
 

@@ -21,6 +21,8 @@ pub const IFA_F_NODAD: u32 = 0x02;
 pub const IFA_F_TENTATIVE: u32 = 0x40;
 /// `IFA_F_DADFAILED`: IPv6 DAD found a duplicate.
 pub const IFA_F_DADFAILED: u32 = 0x08;
+/// `IFA_F_DEPRECATED`: preferred lifetime over (never chosen as a source address).
+pub const IFA_F_DEPRECATED: u32 = 0x20;
 /// `IFA_F_SECONDARY`: not the primary address of its subnet (IPv4).
 pub const IFA_F_SECONDARY: u32 = 0x01;
 
@@ -106,8 +108,27 @@ where
         .map_err(|e| NetlinkError::build(op, target, e))
 }
 
-/// Builds the `RTM_NEWADDR`/`RTM_DELADDR` payload for a spec.
+/// `INFINITY_LIFE_TIME`: a lifetime that never ends.
+const INFINITY_LIFE_TIME: u32 = u32::MAX;
+
+/// Whether keepalived would add this address deprecated (`preferred_lft 0`): its default for
+/// IPv6 /128 VIPs, so that they are never chosen as the source of outgoing traffic.
+pub fn added_deprecated(spec: &AddrSpec) -> bool {
+    spec.addr.is_ipv6() && spec.prefix_len == 128
+}
+
+/// Builds the `RTM_DELADDR` payload for a spec (also what identifies an address).
 pub(crate) fn addr_message(op: &'static str, spec: &AddrSpec) -> Result<Ifaddrmsg> {
+    build_addr_message(op, spec, false)
+}
+
+/// Builds the `RTM_NEWADDR` payload for a spec: as [`addr_message`], plus
+/// `IFA_CACHEINFO` with preferred lifetime 0 when [`added_deprecated`].
+pub(crate) fn add_addr_message(op: &'static str, spec: &AddrSpec) -> Result<Ifaddrmsg> {
+    build_addr_message(op, spec, true)
+}
+
+fn build_addr_message(op: &'static str, spec: &AddrSpec, for_add: bool) -> Result<Ifaddrmsg> {
     let target = spec.describe();
     let bytes = ip_bytes(&spec.addr);
     let mut attrs = RtBuffer::<Ifa, Buffer>::new();
@@ -138,6 +159,15 @@ pub(crate) fn addr_message(op: &'static str, spec: &AddrSpec) -> Result<Ifaddrms
         }
         IpAddr::V6(_) => RtAddrFamily::Inet6,
     };
+    if for_add && added_deprecated(spec) {
+        // struct ifa_cacheinfo { ifa_prefered, ifa_valid, cstamp, tstamp }: the kernel reads
+        // only the two lifetimes.
+        let mut cacheinfo = Vec::with_capacity(16);
+        for v in [0u32, INFINITY_LIFE_TIME, 0, 0] {
+            cacheinfo.extend_from_slice(&v.to_ne_bytes());
+        }
+        attrs.push(rtattr(op, &target, Ifa::Cacheinfo, cacheinfo.as_slice())?);
+    }
     let flags = if spec.nodad { IFA_F_NODAD } else { 0 };
     if flags != 0 {
         attrs.push(rtattr(op, &target, Ifa::Flags, flags)?);
@@ -219,9 +249,11 @@ impl Rtnl {
     }
 
     /// Adds an address (`ip addr add`). Returns `false` if it was already there (`EEXIST`).
+    /// IPv6 /128 addresses are added with `preferred_lft 0` (deprecated), keepalived's
+    /// default ([`added_deprecated`]).
     pub fn add_addr(&mut self, spec: &AddrSpec) -> Result<bool> {
         const OP: &str = "add address";
-        let req = addr_message(OP, spec)?;
+        let req = add_addr_message(OP, spec)?;
         let target = || spec.describe();
         match self.request(
             OP,
@@ -317,6 +349,28 @@ mod tests {
         assert_eq!(parsed.addr, s.addr);
         assert_eq!(parsed.flags & IFA_F_NODAD, IFA_F_NODAD);
         assert_eq!(parsed.label, None);
+    }
+
+    #[test]
+    fn ipv6_host_vips_are_added_deprecated_only() {
+        let has_cacheinfo = |msg: &Ifaddrmsg| {
+            msg.rtattrs()
+                .iter()
+                .find(|a| *a.rta_type() == Ifa::Cacheinfo)
+                .map(|a| a.rta_payload().as_ref().to_vec())
+        };
+        let host = spec("fd00::1", 128);
+        let info = has_cacheinfo(&add_addr_message("t", &host).unwrap()).unwrap();
+        assert_eq!(&info[..8], &[0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff]);
+        assert_eq!(has_cacheinfo(&addr_message("t", &host).unwrap()), None);
+        assert_eq!(
+            has_cacheinfo(&add_addr_message("t", &spec("fd00::1", 64)).unwrap()),
+            None
+        );
+        assert_eq!(
+            has_cacheinfo(&add_addr_message("t", &spec("192.0.2.1", 32)).unwrap()),
+            None
+        );
     }
 
     #[test]

@@ -47,6 +47,15 @@ pub enum NetlinkError {
         /// What was wrong.
         reason: String,
     },
+    /// A sysctl under `/proc/sys` could not be read or written.
+    #[error("sysctl {path}: {source}")]
+    Sysctl {
+        /// The file, e.g. `/proc/sys/net/ipv4/conf/vrrp.51/arp_ignore`.
+        path: String,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
     /// A request succeeded but the expected result was not found afterwards (e.g. a new link
     /// that is not in the link table).
     #[error("netlink {op} {target}: not found afterwards")]
@@ -62,7 +71,9 @@ impl NetlinkError {
     /// The errno behind this error, if the kernel or a socket call reported one.
     pub fn errno(&self) -> Option<i32> {
         match self {
-            NetlinkError::Socket { source, .. } => source.raw_os_error(),
+            NetlinkError::Socket { source, .. } | NetlinkError::Sysctl { source, .. } => {
+                source.raw_os_error()
+            }
             NetlinkError::Kernel { errno, .. } => Some(*errno as i32),
             _ => None,
         }
@@ -122,6 +133,9 @@ impl From<NetlinkError> for crate::error::SysError {
                 "netlink answer",
                 io::Error::new(io::ErrorKind::InvalidData, reason),
             ),
+            NetlinkError::Sysctl { path, source } => {
+                crate::error::SysError::os("sysctl", path, source)
+            }
             NetlinkError::Missing { op, target } => crate::error::SysError::os(
                 op,
                 target,

@@ -21,6 +21,77 @@ pub const IFLA_MACVLAN_MODE: u16 = 1;
 /// `MACVLAN_MODE_PRIVATE`: no traffic between macvlans of the same parent.
 pub const MACVLAN_MODE_PRIVATE: u32 = 1;
 
+/// The VRRP virtual MAC of a VRID: `00:00:5e:00:01:VRID` (IPv4) or `00:00:5e:00:02:VRID`
+/// (IPv6), RFC 5798 §7.3.
+pub fn vmac_address(vrid: u8, ipv6: bool) -> [u8; 6] {
+    [0x00, 0x00, 0x5e, 0x00, if ipv6 { 0x02 } else { 0x01 }, vrid]
+}
+
+/// A sysctl changed by [`configure_vmac_sysctls`], with the value to put back on exit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SysctlChange {
+    /// The file under `/proc/sys`.
+    pub path: String,
+    /// Its value before the change.
+    pub old: String,
+}
+
+/// The IPv4 sysctls keepalived sets for a VMAC and its parent (`NOTE_vrrp_vmac.txt`): on the
+/// VMAC `accept_local=1` (take the VIP's own adverts), `arp_ignore=1` and `rp_filter=0`; on the
+/// parent `arp_ignore=1` and `arp_filter=1` (only the VMAC answers ARP for the VIPs).
+pub fn vmac_sysctls(vmac: &str, parent: &str) -> Vec<(String, &'static str)> {
+    let conf = |dev: &str, key: &str| format!("/proc/sys/net/ipv4/conf/{dev}/{key}");
+    vec![
+        (conf(vmac, "accept_local"), "1"),
+        (conf(vmac, "arp_ignore"), "1"),
+        (conf(vmac, "rp_filter"), "0"),
+        (conf(parent, "arp_ignore"), "1"),
+        (conf(parent, "arp_filter"), "1"),
+    ]
+}
+
+/// Writes [`vmac_sysctls`] and returns what changed (values already right are left out).
+/// `net.ipv4.conf.all.rp_filter` is not adjusted (keepalived lowers it and compensates on the
+/// other interfaces); with `all.rp_filter` 1 the VMAC's 0 has no effect.
+pub fn configure_vmac_sysctls(vmac: &str, parent: &str) -> Result<Vec<SysctlChange>> {
+    let mut changed = Vec::new();
+    for (path, value) in vmac_sysctls(vmac, parent) {
+        let old = std::fs::read_to_string(&path).map_err(|source| NetlinkError::Sysctl {
+            path: path.clone(),
+            source,
+        })?;
+        let old = old.trim().to_string();
+        if old == value {
+            continue;
+        }
+        std::fs::write(&path, value).map_err(|source| NetlinkError::Sysctl {
+            path: path.clone(),
+            source,
+        })?;
+        changed.push(SysctlChange { path, old });
+    }
+    Ok(changed)
+}
+
+/// Puts back what [`configure_vmac_sysctls`] changed (the VMAC's own entries vanish with it;
+/// a missing file is not an error). Returns the first failure after trying every entry.
+pub fn restore_sysctls(changes: &[SysctlChange]) -> Result<()> {
+    let mut first = None;
+    for c in changes.iter().rev() {
+        match std::fs::write(&c.path, &c.old) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => {
+                first.get_or_insert(NetlinkError::Sysctl {
+                    path: c.path.clone(),
+                    source,
+                });
+            }
+        }
+    }
+    first.map_or(Ok(()), Err)
+}
+
 fn format_mac(mac: &[u8; 6]) -> String {
     mac.iter()
         .map(|b| format!("{b:02x}"))
@@ -162,6 +233,20 @@ mod tests {
             data.get_attr_payload_as::<u32>(IFLA_MACVLAN_MODE).unwrap(),
             MACVLAN_MODE_PRIVATE
         );
+    }
+
+    #[test]
+    fn vmac_addresses_follow_rfc5798() {
+        assert_eq!(vmac_address(51, false), [0, 0, 0x5e, 0, 1, 51]);
+        assert_eq!(vmac_address(255, true), [0, 0, 0x5e, 0, 2, 255]);
+    }
+
+    #[test]
+    fn vmac_sysctl_list() {
+        let list = vmac_sysctls("vrrp.51", "eth0");
+        assert!(list.contains(&("/proc/sys/net/ipv4/conf/vrrp.51/arp_ignore".into(), "1")));
+        assert!(list.contains(&("/proc/sys/net/ipv4/conf/eth0/arp_filter".into(), "1")));
+        assert_eq!(list.len(), 5);
     }
 
     #[test]

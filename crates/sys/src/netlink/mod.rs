@@ -13,7 +13,7 @@
 //! - [`Monitor`]: a *non-blocking* socket subscribed to `RTNLGRP_LINK`, `RTNLGRP_IPV4_IFADDR` and
 //!   `RTNLGRP_IPV6_IFADDR`, for the shell's `mio::Poll`.
 //!
-//! Refinements of the agreed API (`docs`: sysapi):
+//! Refinements of the agreed API (`/work/prompts/sysapi.md`, "rtnetlink"):
 //! - Errors are [`NetlinkError`] (operation, target interface/address, errno, the kernel's
 //!   extended-ack message) rather than the crate-wide `SysError`; `From<NetlinkError> for SysError`
 //!   is provided so `?` works in code returning `SysError` (the extended-ack text goes
@@ -24,11 +24,16 @@
 //! - [`RouteSpec`] also carries `route_type` (unicast, blackhole, unreachable, prohibit...) and
 //!   `protocol` (default 18, `RTPROT_KEEPALIVED`), which `virtual_routes` can set;
 //!   build one with [`RouteSpec::new`] and set the fields that differ.
-//! - Extra helpers the shells need: [`Rtnl::link_by_name`], [`Rtnl::set_link_up`].
+//! - Extra helpers the shells need: [`Rtnl::link_by_name`], [`Rtnl::set_link_up`], and for
+//!   VMACs [`vmac_address`], [`configure_vmac_sysctls`] / [`restore_sysctls`] (files under
+//!   `/proc/sys`, not netlink, but part of setting a VMAC up).
 //! - Attribute types neli has no name for are written with their raw numbers from
-//!   `<linux/if_link.h>`: `IFLA_MACVLAN_MODE` = 1, `MACVLAN_MODE_PRIVATE` = 1 ([`macvlan`]).
+//!   `<linux/if_link.h>`: [`IFLA_MACVLAN_MODE`] = 1, [`MACVLAN_MODE_PRIVATE`] = 1.
+//! - IPv6 /128 addresses are added with `preferred_lft 0` (deprecated), keepalived's default
+//!   ([`added_deprecated`]); the `preferred_lft` keyword itself cannot be passed (`AddrSpec`
+//!   has no field for it).
 //!
-//! Not done (keepalived does them): `preferred_lft 0` for IPv6 /128 VIPs, `peer`, `home`,
+//! Not done (keepalived does them): `peer`, `home`,
 //! `noprefixroute`, `mngtmpaddr`, `autojoin` address flags; multipath routes; `ip rule`s;
 //! ipvlan.
 
@@ -41,10 +46,16 @@ mod route;
 mod socket;
 mod wire;
 
-pub use addr::{Addr, AddrSpec, IFA_F_DADFAILED, IFA_F_NODAD, IFA_F_SECONDARY, IFA_F_TENTATIVE};
+pub use addr::{
+    added_deprecated, Addr, AddrSpec, IFA_F_DADFAILED, IFA_F_DEPRECATED, IFA_F_NODAD,
+    IFA_F_SECONDARY, IFA_F_TENTATIVE,
+};
 pub use error::{NetlinkError, Result};
 pub use link::Link;
-pub use macvlan::{IFLA_MACVLAN_MODE, MACVLAN_MODE_PRIVATE};
+pub use macvlan::{
+    configure_vmac_sysctls, restore_sysctls, vmac_address, vmac_sysctls, SysctlChange,
+    IFLA_MACVLAN_MODE, MACVLAN_MODE_PRIVATE,
+};
 pub use monitor::{Monitor, NetEvent};
 pub use route::{
     RouteSpec, RTN_BLACKHOLE, RTN_PROHIBIT, RTN_UNICAST, RTN_UNREACHABLE, RTPROT_KEEPALIVED,
