@@ -4,7 +4,7 @@
 //!   built by `keepalived_vrrp::codec`, TOS 0xc0, TTL 255, our own `id`) and receives whole
 //!   IPv4 packets, header included, so TTL and addresses can be checked by the pure core.
 //! * [`VrrpSocketV6`] sends only the VRRP message: the kernel adds the IPv6 header (hop limit
-//!   255) and computes the checksum over the pseudo-header (`IPV6_CHECKSUM` offset 6), and
+//!   255, traffic class 0xc0 as keepalived) and computes the checksum over the pseudo-header (`IPV6_CHECKSUM` offset 6), and
 //!   verifies it on receive (bad checksums are dropped by the kernel). The hop limit, the
 //!   destination and the arrival interface come from ancillary data.
 //!
@@ -36,6 +36,10 @@ pub const IPPROTO_VRRP: i32 = 112;
 
 /// Offset of the checksum inside the VRRP header, for `IPV6_CHECKSUM`.
 const VRRP_CHECKSUM_OFFSET: libc::c_int = 6;
+
+/// IPv6 traffic class of adverts, as keepalived sends them (the IPv4 TOS 0xc0 equivalent,
+/// precedence "internetwork control").
+const VRRP_TRAFFIC_CLASS: u32 = 0xc0;
 
 /// The TTL / hop limit VRRP requires on every advert (RFC 5798 §5.1.1.3).
 const VRRP_TTL: u32 = 255;
@@ -253,6 +257,8 @@ impl VrrpSocketV6 {
             &VRRP_CHECKSUM_OFFSET,
         )
         .ctx("setsockopt IPV6_CHECKSUM", &ctx)?;
+        sock.set_tclass_v6(VRRP_TRAFFIC_CLASS)
+            .ctx("setsockopt IPV6_TCLASS", &ctx)?;
         sock.set_unicast_hops_v6(VRRP_TTL)
             .ctx("setsockopt IPV6_UNICAST_HOPS", &ctx)?;
         sock.set_multicast_hops_v6(VRRP_TTL)

@@ -278,6 +278,9 @@ fn ipv6_multicast_advert_arrives_with_hop_limit_255_and_kernel_checksum() {
     let tx = pair.inside(&pair.a, |i| {
         VrrpSocketV6::open(i, None, Some(MCAST_GROUP6)).unwrap()
     });
+    let wire = pair.inside(&pair.b, |i| {
+        PacketSocket::open_listener(i, ETH_P_IPV6).unwrap()
+    });
     let (rx, rx_index) = pair.inside(&pair.b, |i| {
         (VrrpSocketV6::open(i, None, Some(MCAST_GROUP6)).unwrap(), i)
     });
@@ -312,6 +315,11 @@ fn ipv6_multicast_advert_arrives_with_hop_limit_255_and_kernel_checksum() {
     let got = validate(packet, &params).unwrap();
     assert_eq!(got.advert, ad);
     assert!(!readable(tx.as_fd(), 200), "multicast loop is off");
+    // On the wire: traffic class 0xc0, next header 112, hop limit 255, as keepalived sends.
+    let (tclass, next, hops) = recv_frame(&wire, |f| {
+        (f.len() > 54 && f[20] == 112).then(|| (((f[14] & 0x0f) << 4) | (f[15] >> 4), f[20], f[21]))
+    });
+    assert_eq!((tclass, next, hops), (0xc0, 112, 255));
 
     // Unicast between the global addresses, both sides bound.
     let urx = pair.inside(&pair.b, |i| {
