@@ -141,7 +141,7 @@ const UNSAFE_ENV: [&str; 3] = ["IFS", "LD_PRELOAD", "LD_LIBRARY_PATH"];
 /// `parent` is the spawning process, to catch its death before the death signal was armed.
 fn reset_child_state(parent: Pid) -> std::io::Result<()> {
     // Ignored dispositions survive exec; caught ones reset anyway. Default them all.
-    for signo in 1..libc::SIGRTMAX() {
+    for signo in 1..=libc::SIGRTMAX() {
         if signo == libc::SIGKILL || signo == libc::SIGSTOP {
             continue;
         }
