@@ -1,0 +1,763 @@
+//! The VRRP child's one event loop: a mio `Poll` over the VRRP sockets, the rtnetlink
+//! monitor, the IPC channel and a signalfd; its timeout is the core's next deadline.
+//!
+//! Time: the core's [`Time`] is the monotonic time since the loop was created.
+//! Tracked files are polled once a second (no inotify: a second is keepalived's own
+//! resolution for `track_file` changes read by its inotify thread plus the scheduler, and
+//! polling also catches files on filesystems without inotify). Finished scripts are reaped
+//! on SIGCHLD and on the same one-second tick.
+
+use crate::exec::Executor;
+use crate::params::{self, parse_track_file, Plan, PlanOptions};
+use crate::system::{Snapshot, System};
+use crate::VrrpdOptions;
+use keepalived_config::Config;
+use keepalived_ipc::{
+    encode_into, FrameDecoder, InstanceStatus, ToChild, ToParent, TrackerKind as IpcKind,
+    TrackerStatus, VrrpState,
+};
+use keepalived_sys::netlink::{Monitor, NetEvent};
+use keepalived_vrrp::instance::{Input, TrackerKind, TrackerValue};
+use keepalived_vrrp::sync_group::{Routed, Router, Target};
+use keepalived_vrrp::timer::Time;
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+use nix::sys::signal::{SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use std::collections::HashMap;
+use std::io::{ErrorKind, Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
+
+const IPC: Token = Token(0);
+const SIGNALS: Token = Token(1);
+const MONITOR: Token = Token(2);
+/// Tick for tracked files and reaping.
+const TICK: Duration = Duration::from_secs(1);
+/// How long a child started by `Start` waits for a `Resume` before starting afresh.
+const RESUME_GRACE: Duration = Duration::from_millis(200);
+/// How long shutdown waits for `notify_stop` scripts (keepalived's limit is 1 s).
+const STOP_WAIT: Duration = Duration::from_secs(1);
+
+/// The IPC channel to the parent.
+pub struct Ipc {
+    stream: UnixStream,
+    decoder: FrameDecoder<ToChild>,
+    out: Vec<u8>,
+}
+
+impl Ipc {
+    /// Wraps a connected, non-blocking stream and the decoder that read the handshake (it
+    /// may hold messages that arrived with `Start`).
+    pub fn new(stream: UnixStream, decoder: FrameDecoder<ToChild>) -> Self {
+        Ipc {
+            stream,
+            decoder,
+            out: Vec::new(),
+        }
+    }
+
+    /// Queues a message and tries to send it.
+    pub fn send(&mut self, msg: &ToParent) {
+        if let Err(e) = encode_into(msg, &mut self.out) {
+            log::error!("cannot encode IPC message: {e}");
+        }
+        self.flush();
+    }
+
+    fn flush(&mut self) {
+        while !self.out.is_empty() {
+            match self.stream.write(&self.out) {
+                Ok(0) => break,
+                Ok(n) => {
+                    self.out.drain(..n);
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            }
+        }
+    }
+
+    /// Reads what is available; `Err` when the parent closed the channel.
+    fn read(&mut self) -> Result<Vec<ToChild>, ()> {
+        let mut buf = [0u8; 16 * 1024];
+        let mut closed = false;
+        loop {
+            match self.stream.read(&mut buf) {
+                Ok(0) => {
+                    closed = true;
+                    break;
+                }
+                Ok(n) => {
+                    if let Err(e) = self.decoder.push(buf.get(..n).unwrap_or(&[])) {
+                        log::error!("IPC: {e}");
+                        return Err(());
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(_) => {
+                    closed = true;
+                    break;
+                }
+            }
+        }
+        let mut msgs = Vec::new();
+        loop {
+            match self.decoder.pop() {
+                Ok(Some(m)) => msgs.push(m),
+                Ok(None) => break,
+                Err(e) => log::error!("IPC: dropped a frame: {e}"),
+            }
+        }
+        if closed && msgs.is_empty() {
+            return Err(());
+        }
+        Ok(msgs)
+    }
+}
+
+/// The running VRRP child.
+pub struct Daemon {
+    poll: Poll,
+    epoch: Instant,
+    opts: VrrpdOptions,
+    plan: Plan,
+    router: Router,
+    exec: Executor,
+    sys: System,
+    monitor: Option<Monitor>,
+    signals: SignalFd,
+    ipc: Option<Ipc>,
+    link_up: HashMap<u32, bool>,
+    file_values: HashMap<String, i64>,
+    /// `Some(deadline)` while waiting for a possible `Resume` before starting.
+    pending_start: Option<Instant>,
+    started: bool,
+    stopping: bool,
+    next_tick: Instant,
+    rx_buf: Vec<u8>,
+}
+
+/// Why the daemon could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A system resource could not be set up.
+    #[error("{0}")]
+    Os(String),
+    /// The instances could not form a router.
+    #[error("{0}")]
+    Router(String),
+}
+
+fn os_err(what: &str, e: impl std::fmt::Display) -> StartError {
+    StartError::Os(format!("{what}: {e}"))
+}
+
+impl Daemon {
+    /// Sets everything up for `config` (sockets, netlink, signals) without starting the
+    /// instances; `ipc` is the channel to the parent, if any.
+    pub fn new(config: &Config, opts: VrrpdOptions, ipc: Option<Ipc>) -> Result<Self, StartError> {
+        let mut mask = SigSet::empty();
+        for s in [
+            Signal::SIGTERM,
+            Signal::SIGINT,
+            Signal::SIGCHLD,
+            Signal::SIGHUP,
+        ] {
+            mask.add(s);
+        }
+        mask.thread_block()
+            .map_err(|e| os_err("block signals", e))?;
+        let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
+            .map_err(|e| os_err("signalfd", e))?;
+        let poll = Poll::new().map_err(|e| os_err("epoll", e))?;
+        let mut sys = System::new().map_err(|e| os_err("rtnetlink", e))?;
+        let monitor = match Monitor::new() {
+            Ok(m) => Some(m),
+            Err(e) => {
+                log::error!(
+                    "cannot open the netlink monitor, link and address changes are not seen: {e}"
+                );
+                None
+            }
+        };
+        let snapshot = Snapshot::take(&mut sys.rtnl).map_err(|e| os_err("netlink dump", e))?;
+        let plan_opts = PlanOptions {
+            scripts_supported: opts.scripts_supported,
+        };
+        let plan = params::plan(config, &snapshot, plan_opts);
+        for w in &plan.warnings {
+            log::warn!("{w}");
+        }
+        let router = Router::new(plan.instances.clone(), plan.groups.clone())
+            .map_err(|e| StartError::Router(e.to_string()))?;
+        sys.set_links(&snapshot.links);
+        sys.set_fifo(plan.fifo.clone());
+        let link_up = snapshot
+            .links
+            .iter()
+            .map(|l| (l.index, l.up && l.running))
+            .collect();
+        let registry = poll.registry();
+        registry
+            .register(
+                &mut SourceFd(&signals.as_raw_fd()),
+                SIGNALS,
+                Interest::READABLE,
+            )
+            .map_err(|e| os_err("poll signalfd", e))?;
+        if let Some(m) = &monitor {
+            registry
+                .register(&mut SourceFd(&m.as_raw_fd()), MONITOR, Interest::READABLE)
+                .map_err(|e| os_err("poll netlink monitor", e))?;
+        }
+        if let Some(ipc) = &ipc {
+            registry
+                .register(
+                    &mut SourceFd(&ipc.stream.as_raw_fd()),
+                    IPC,
+                    Interest::READABLE,
+                )
+                .map_err(|e| os_err("poll IPC", e))?;
+        }
+        let exec = Executor::new(plan.shells.len(), opts.dont_release_vrrp);
+        let now = Instant::now();
+        let mut d = Daemon {
+            poll,
+            epoch: now,
+            opts,
+            plan,
+            router,
+            exec,
+            sys,
+            monitor,
+            signals,
+            ipc,
+            link_up,
+            file_values: HashMap::new(),
+            pending_start: None,
+            started: false,
+            stopping: false,
+            next_tick: now,
+            rx_buf: vec![0; 65536],
+        };
+        for e in d.sys.sockets.sync(d.poll.registry(), &d.plan) {
+            log::error!("{e}");
+        }
+        Ok(d)
+    }
+
+    fn now(&self) -> Time {
+        self.epoch.elapsed()
+    }
+
+    fn execute(&mut self, actions: &[Routed]) {
+        self.exec.run(&mut self.sys, &self.plan, actions);
+    }
+
+    fn handle(&mut self, target: Target, input: Input) {
+        let now = self.now();
+        let out = self.router.handle(now, target, input);
+        self.execute(&out);
+    }
+
+    /// Starts after a grace period for a `Resume` (child of a supervisor).
+    pub fn start_after_grace(&mut self) {
+        self.pending_start = Some(Instant::now() + RESUME_GRACE);
+    }
+
+    /// Starts the instances; `resume` holds the states a predecessor reported.
+    pub fn start(&mut self, resume: Option<&[InstanceStatus]>) {
+        if self.started {
+            return;
+        }
+        self.started = true;
+        self.pending_start = None;
+        let was_master = |name: &str| {
+            resume.is_some_and(|r| {
+                r.iter()
+                    .any(|s| s.name == name && s.state == VrrpState::Master)
+            })
+        };
+        // keepalived removes configured VIPs left behind (after a crash) before starting.
+        match Snapshot::take(&mut self.sys.rtnl) {
+            Ok(snap) => {
+                for shell in &self.plan.shells {
+                    if was_master(&shell.name) {
+                        continue;
+                    }
+                    let present: Vec<_> = shell
+                        .vips
+                        .iter()
+                        .chain(&shell.excluded)
+                        .filter(|s| snap.has_addr(s.ifindex, s.addr))
+                        .cloned()
+                        .collect();
+                    if present.is_empty() {
+                        continue;
+                    }
+                    log::info!("({}) removing VIPs.", shell.name);
+                    for spec in present {
+                        match self.sys.rtnl.del_addr(&crate::system::to_spec(&spec)) {
+                            Ok(_) => {
+                                self.exec.note_self_removed(spec.ifindex, spec.addr);
+                            }
+                            Err(e) => {
+                                log::error!("({}) cannot remove {}: {e}", shell.name, spec.addr)
+                            }
+                        }
+                    }
+                }
+            }
+            Err(e) => log::error!("netlink dump: {e}"),
+        }
+        // Initial tracker and link values, then start.
+        self.poll_files(true);
+        let downs: Vec<usize> = self
+            .plan
+            .shells
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| self.link_up.get(&s.ifindex) == Some(&false))
+            .map(|(i, _)| i)
+            .collect();
+        for i in downs {
+            self.handle(Target::Instance(i), Input::Link { up: false });
+        }
+        for i in 0..self.plan.shells.len() {
+            let name = self
+                .plan
+                .shells
+                .get(i)
+                .map(|s| s.name.clone())
+                .unwrap_or_default();
+            let input = if resume.is_some() {
+                Input::Resume {
+                    was_master: was_master(&name),
+                }
+            } else {
+                Input::Start
+            };
+            self.handle(Target::Instance(i), input);
+        }
+    }
+
+    fn poll_files(&mut self, force: bool) {
+        let files = self.plan.files.clone();
+        for f in files {
+            let v = std::fs::read_to_string(&f.path)
+                .map(|t| parse_track_file(&t))
+                .unwrap_or(0);
+            let old = self.file_values.insert(f.name.clone(), v);
+            if force || old != Some(v) {
+                self.handle(
+                    Target::All,
+                    Input::Tracker {
+                        kind: TrackerKind::File,
+                        name: f.name.clone(),
+                        value: TrackerValue::File(v),
+                    },
+                );
+            }
+        }
+    }
+
+    fn fire_timers(&mut self) {
+        loop {
+            let now = self.now();
+            match self.router.next_timer() {
+                Some((i, d)) if d.at <= now => {
+                    let out = self
+                        .router
+                        .handle(now, Target::Instance(i), Input::Timer(d.id));
+                    self.execute(&out);
+                }
+                _ => break,
+            }
+        }
+    }
+
+    fn flush_reports(&mut self) {
+        let reports = std::mem::take(&mut self.sys.reports);
+        if let Some(ipc) = self.ipc.as_mut() {
+            for r in reports {
+                ipc.send(&ToParent::InstanceState(r));
+            }
+            ipc.flush();
+        }
+    }
+
+    fn on_net_events(&mut self) {
+        let Some(m) = self.monitor.as_mut() else {
+            return;
+        };
+        let events = match m.read_events() {
+            Ok(ev) => ev,
+            Err(e) => {
+                log::warn!("netlink monitor: {e}");
+                return;
+            }
+        };
+        for ev in events {
+            match ev {
+                NetEvent::LinkChanged(link) => self.on_link(link.index, link.up && link.running),
+                NetEvent::LinkRemoved { index, .. } => self.on_link(index, false),
+                NetEvent::AddrRemoved(a) => self.on_addr_removed(a.ifindex, a.addr),
+                NetEvent::AddrAdded(_) => {}
+                NetEvent::Overrun => match Snapshot::take(&mut self.sys.rtnl) {
+                    Ok(snap) => {
+                        for l in &snap.links {
+                            self.on_link(l.index, l.up && l.running);
+                        }
+                    }
+                    Err(e) => log::warn!("netlink dump after overrun: {e}"),
+                },
+            }
+        }
+    }
+
+    fn on_link(&mut self, index: u32, up: bool) {
+        if self.link_up.insert(index, up) == Some(up) {
+            return;
+        }
+        let own: Vec<usize> = self
+            .plan
+            .shells
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.ifindex == index)
+            .map(|(i, _)| i)
+            .collect();
+        if !own.is_empty() {
+            let name = self
+                .plan
+                .shells
+                .iter()
+                .find(|s| s.ifindex == index)
+                .map(|s| s.ifname.clone())
+                .unwrap_or_default();
+            log::info!("Netlink reports {name} {}", if up { "up" } else { "down" });
+        }
+        for i in own {
+            self.handle(Target::Instance(i), Input::Link { up });
+        }
+        let tracked: Vec<String> = self
+            .plan
+            .shells
+            .iter()
+            .flat_map(|s| s.track_interfaces.iter())
+            .filter(|(_, idx)| *idx == index)
+            .map(|(n, _)| n.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        for name in tracked {
+            self.handle(
+                Target::All,
+                Input::Tracker {
+                    kind: TrackerKind::Interface,
+                    name,
+                    value: TrackerValue::Up(up),
+                },
+            );
+        }
+    }
+
+    fn on_addr_removed(&mut self, ifindex: u32, addr: std::net::IpAddr) {
+        if self.exec.take_self_removed(ifindex, addr) {
+            return;
+        }
+        let hit: Vec<usize> = self
+            .plan
+            .shells
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| {
+                s.vips
+                    .iter()
+                    .chain(&s.excluded)
+                    .any(|v| v.ifindex == ifindex && v.addr == addr && !v.no_track)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        for i in hit {
+            self.handle(Target::Instance(i), Input::VipRemoved(addr));
+        }
+    }
+
+    fn on_signals(&mut self) {
+        loop {
+            match self.signals.read_signal() {
+                Ok(Some(info)) => {
+                    let signo = i32::try_from(info.ssi_signo).unwrap_or(0);
+                    match Signal::try_from(signo) {
+                        Ok(Signal::SIGTERM | Signal::SIGINT) => {
+                            log::info!("Stopping");
+                            self.stopping = true;
+                        }
+                        Ok(Signal::SIGCHLD) => {
+                            self.sys.reap();
+                        }
+                        Ok(Signal::SIGHUP) if self.ipc.is_none() => {
+                            log::warn!("SIGHUP: reload is done by the supervisor; ignored");
+                        }
+                        _ => {}
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    log::warn!("signalfd: {e}");
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Reads and handles whatever the parent sent.
+    pub fn on_ipc(&mut self) {
+        let Some(ipc) = self.ipc.as_mut() else { return };
+        let msgs = match ipc.read() {
+            Ok(m) => m,
+            Err(()) => {
+                log::info!("parent closed the IPC channel: stopping");
+                self.stopping = true;
+                if let Some(ipc) = self.ipc.take() {
+                    let _ = self
+                        .poll
+                        .registry()
+                        .deregister(&mut SourceFd(&ipc.stream.as_raw_fd()));
+                }
+                return;
+            }
+        };
+        for m in msgs {
+            self.on_message(m);
+        }
+    }
+
+    /// Handles one message from the parent (after the handshake and `Start`).
+    pub fn on_message(&mut self, msg: ToChild) {
+        match msg {
+            ToChild::Hello { .. } | ToChild::Start { .. } => {
+                log::warn!("IPC: unexpected Hello/Start ignored");
+            }
+            ToChild::Resume { last_states } => self.start(Some(&last_states)),
+            ToChild::Reload { config } => {
+                let warnings = self.reload(&config);
+                self.send(&ToParent::ReloadDone { warnings });
+            }
+            ToChild::Dump { id, .. } => {
+                let text = self.dump_text();
+                self.send(&ToParent::DumpReply { id, text });
+            }
+            ToChild::Stats { id, clear } => {
+                let mut text = String::new();
+                for inst in self.router.instances() {
+                    inst.stats().render(inst.name(), &mut text);
+                }
+                if clear {
+                    for inst in self.router.instances_mut() {
+                        *inst.stats_mut() = Default::default();
+                    }
+                }
+                self.send(&ToParent::StatsReply { id, text });
+            }
+            ToChild::Shutdown => self.stopping = true,
+            ToChild::TrackUpdate { script, good } => self.handle(
+                Target::All,
+                Input::Tracker {
+                    kind: TrackerKind::Script,
+                    name: script,
+                    value: TrackerValue::Up(good),
+                },
+            ),
+            ToChild::TrackerUpdate { kind, name, status } => {
+                let kind = match kind {
+                    IpcKind::Script => TrackerKind::Script,
+                    IpcKind::File => TrackerKind::File,
+                    IpcKind::Process => TrackerKind::Process,
+                    IpcKind::Bfd => TrackerKind::Bfd,
+                };
+                let value = match status {
+                    TrackerStatus::Good => TrackerValue::Up(true),
+                    TrackerStatus::Bad => TrackerValue::Up(false),
+                    TrackerStatus::Value(v) => TrackerValue::File(v),
+                };
+                self.handle(Target::All, Input::Tracker { kind, name, value });
+            }
+        }
+    }
+
+    /// Sends a message to the parent (if any).
+    pub fn send(&mut self, msg: &ToParent) {
+        if let Some(ipc) = self.ipc.as_mut() {
+            ipc.send(msg);
+        }
+    }
+
+    fn dump_text(&self) -> String {
+        let mut out = String::from("------< VRRP Topology >------\n");
+        for inst in self.router.instances() {
+            let p = inst.params();
+            out.push_str(&format!(
+                " VRRP Instance = {}\n   State = {}\n   Interface = {}\n   Virtual Router ID = {}\n   Priority = {}\n   Effective priority = {}\n   Master router = {}\n   Master priority = {}\n",
+                p.name,
+                inst.state(),
+                p.interface,
+                p.vrid,
+                p.priority,
+                inst.effective_priority(),
+                inst.master_addr().map_or_else(|| "(none)".to_string(), |a| a.to_string()),
+                inst.master_priority(),
+            ));
+            out.push_str("   Virtual IP :\n");
+            for v in &p.vips {
+                out.push_str(&format!("     {v}\n"));
+            }
+        }
+        out
+    }
+
+    /// Applies a new configuration; returns the warnings for `ReloadDone`.
+    pub fn reload(&mut self, config: &Config) -> Vec<String> {
+        log::info!("Reloading");
+        let snapshot = match Snapshot::take(&mut self.sys.rtnl) {
+            Ok(s) => s,
+            Err(e) => return vec![format!("netlink dump: {e}")],
+        };
+        let plan = params::plan(
+            config,
+            &snapshot,
+            PlanOptions {
+                scripts_supported: self.opts.scripts_supported,
+            },
+        );
+        for w in &plan.warnings {
+            log::warn!("{w}");
+        }
+        self.sys.set_links(&snapshot.links);
+        // Sockets of new instances first, so their first adverts can go out.
+        let mut merged = plan.clone();
+        for shell in merged.shells.iter_mut() {
+            if let Some(old) = self.plan.shells.iter().find(|o| o.name == shell.name) {
+                for spec in old.vips.iter().chain(&old.excluded) {
+                    if !shell
+                        .vips
+                        .iter()
+                        .chain(&shell.excluded)
+                        .any(|s| s.addr == spec.addr)
+                    {
+                        shell.excluded.push(spec.clone());
+                    }
+                }
+            }
+        }
+        for e in self.sys.sockets.sync(self.poll.registry(), &merged) {
+            log::error!("{e}");
+        }
+        let now = self.now();
+        let old_plan = std::mem::replace(&mut self.plan, merged);
+        match self
+            .router
+            .reload(now, plan.instances.clone(), plan.groups.clone())
+        {
+            Ok(outcome) => {
+                self.exec.resize(plan.shells.len());
+                for (name, actions) in &outcome.removed {
+                    if let Some(shell) = old_plan.shells.iter().find(|s| &s.name == name) {
+                        // The removed instance's socket may be gone from the new plan: keep
+                        // the old one until its last advert is out.
+                        self.exec.run_for_shell(&mut self.sys, shell, actions);
+                    }
+                }
+                self.exec.run(&mut self.sys, &self.plan, &outcome.actions);
+                self.plan = plan;
+                self.sys.set_fifo(self.plan.fifo.clone());
+                for e in self.sys.sockets.sync(self.poll.registry(), &self.plan) {
+                    log::error!("{e}");
+                }
+                log::info!("Reload complete");
+                self.plan.warnings.clone()
+            }
+            Err(e) => {
+                self.plan = old_plan;
+                log::error!("reload refused: {e}");
+                vec![e.to_string()]
+            }
+        }
+    }
+
+    fn timeout(&self) -> Duration {
+        let now = Instant::now();
+        let mut until = self.next_tick;
+        if let Some(p) = self.pending_start {
+            until = until.min(p);
+        }
+        if let Some(at) = self.router.next_deadline() {
+            until = until.min(self.epoch + at);
+        }
+        until.saturating_duration_since(now)
+    }
+
+    /// Runs until a shutdown is asked; then stops every instance and returns.
+    pub fn run(&mut self) {
+        let mut events = Events::with_capacity(64);
+        while !self.stopping {
+            self.fire_timers();
+            self.flush_reports();
+            if self.stopping {
+                break;
+            }
+            let timeout = self.timeout();
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
+                if e.kind() != ErrorKind::Interrupted {
+                    log::error!("poll: {e}");
+                    break;
+                }
+            }
+            for ev in events.iter() {
+                match ev.token() {
+                    IPC => self.on_ipc(),
+                    SIGNALS => self.on_signals(),
+                    MONITOR => self.on_net_events(),
+                    token => {
+                        if let Some(key) = self.sys.sockets.key_of(token) {
+                            let now = self.now();
+                            let out = self.sys.sockets.receive(
+                                &key,
+                                &mut self.rx_buf,
+                                now,
+                                &mut self.plan,
+                                &mut self.router,
+                            );
+                            self.execute(&out);
+                        }
+                    }
+                }
+            }
+            let now = Instant::now();
+            if self.pending_start.is_some_and(|p| now >= p) {
+                self.start(None);
+            }
+            if now >= self.next_tick {
+                self.next_tick = now + TICK;
+                if self.started {
+                    self.poll_files(false);
+                }
+                self.sys.reap();
+            }
+        }
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.handle(Target::All, Input::Shutdown);
+        self.flush_reports();
+        let until = Instant::now() + STOP_WAIT;
+        while self.sys.reap() > 0 && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! The real [`Os`]: rtnetlink for addresses (`keepalived_sys::netlink::Rtnl`), the VRRP
+//! sockets of [`Sockets`], packet sockets for GARP/NA, notify scripts, the notify FIFO and
+//! the state reports for the parent.
+//!
+//! Notify scripts are started with `std::process::Command`: exec'd directly (no shell), in
+//! their own process group, stdin/stdout/stderr on /dev/null, as the configured user; the
+//! standard library empties the signal mask in the child before exec (our signalfd blocks
+//! SIGTERM/SIGINT/SIGCHLD here) and exec resets handled signals to their defaults. Children
+//! are reaped on SIGCHLD and on every one-second tick, never waited for.
+
+use crate::exec::Os;
+use crate::net::Sockets;
+use crate::params::{InterfaceInfo, InterfaceLookup, NotifyCommand, SocketKey, VipSpec};
+use keepalived_ipc::{InstanceStatus, UnixMicros, VrrpState};
+use keepalived_sys::netlink::{Addr, AddrSpec, Link, Rtnl};
+use keepalived_sys::PacketSocket;
+use keepalived_vrrp::instance::State;
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::Write;
+use std::net::IpAddr;
+use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::time::SystemTime;
+
+/// `IFA_F_SECONDARY`.
+const IFA_F_SECONDARY: u32 = 0x01;
+
+/// Links and addresses as dumped from the kernel: the [`InterfaceLookup`] of the daemon.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// Every link.
+    pub links: Vec<Link>,
+    /// Every address.
+    pub addrs: Vec<Addr>,
+}
+
+impl Snapshot {
+    /// Dumps links and addresses.
+    pub fn take(rtnl: &mut Rtnl) -> Result<Self, String> {
+        let links = rtnl.links().map_err(|e| e.to_string())?;
+        let addrs = rtnl.addrs().map_err(|e| e.to_string())?;
+        Ok(Snapshot { links, addrs })
+    }
+
+    /// Whether `addr` is configured on `ifindex`.
+    pub fn has_addr(&self, ifindex: u32, addr: IpAddr) -> bool {
+        self.addrs
+            .iter()
+            .any(|a| a.ifindex == ifindex && a.addr == addr)
+    }
+}
+
+impl InterfaceLookup for Snapshot {
+    fn interface(&self, name: &str) -> Option<InterfaceInfo> {
+        let link = self.links.iter().find(|l| l.name == name)?;
+        let on_link = || self.addrs.iter().filter(|a| a.ifindex == link.index);
+        let primary_v4 = on_link()
+            .filter(|a| a.flags & IFA_F_SECONDARY == 0)
+            .find_map(|a| match a.addr {
+                IpAddr::V4(v4) => Some(v4),
+                IpAddr::V6(_) => None,
+            });
+        let link_local_v6 = on_link().find_map(|a| match a.addr {
+            IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80 => Some(v6),
+            _ => None,
+        });
+        Some(InterfaceInfo {
+            index: link.index,
+            primary_v4,
+            link_local_v6,
+            mac: link.mac,
+            up: link.up && link.running,
+        })
+    }
+}
+
+/// The operating system as the executor sees it.
+#[derive(Debug)]
+pub struct System {
+    /// The request socket for address changes and dumps.
+    pub rtnl: Rtnl,
+    /// The VRRP sockets.
+    pub sockets: Sockets,
+    packet: HashMap<u32, PacketSocket>,
+    macs: HashMap<u32, [u8; 6]>,
+    children: Vec<Child>,
+    fifo_path: Option<String>,
+    fifo: Option<File>,
+    /// State changes not yet sent to the parent.
+    pub reports: Vec<InstanceStatus>,
+}
+
+impl System {
+    /// Opens the request socket.
+    pub fn new() -> Result<Self, String> {
+        Ok(System {
+            rtnl: Rtnl::new().map_err(|e| e.to_string())?,
+            sockets: Sockets::default(),
+            packet: HashMap::new(),
+            macs: HashMap::new(),
+            children: Vec::new(),
+            fifo_path: None,
+            fifo: None,
+            reports: Vec::new(),
+        })
+    }
+
+    /// Remembers the interfaces' MACs (GARP source addresses).
+    pub fn set_links(&mut self, links: &[Link]) {
+        self.macs = links
+            .iter()
+            .filter_map(|l| l.mac.map(|m| (l.index, m)))
+            .collect();
+    }
+
+    /// Uses `path` as the notify FIFO (created if missing, as keepalived does).
+    pub fn set_fifo(&mut self, path: Option<String>) {
+        if self.fifo_path == path {
+            return;
+        }
+        self.fifo = None;
+        self.fifo_path = path.clone();
+        let Some(path) = path else { return };
+        if !std::path::Path::new(&path).exists() {
+            if let Err(e) = nix::unistd::mkfifo(
+                path.as_str(),
+                nix::sys::stat::Mode::S_IRUSR | nix::sys::stat::Mode::S_IWUSR,
+            ) {
+                log::warn!("cannot create notify FIFO {path}: {e}");
+            }
+        }
+        match std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc_flags())
+            .open(&path)
+        {
+            Ok(f) => self.fifo = Some(f),
+            Err(e) => log::warn!("cannot open notify FIFO {path}: {e}"),
+        }
+    }
+
+    /// Reaps finished scripts; returns how many are still running.
+    pub fn reap(&mut self) -> usize {
+        self.children
+            .retain_mut(|c| !matches!(c.try_wait(), Ok(Some(_)) | Err(_)));
+        self.children.len()
+    }
+}
+
+fn libc_flags() -> i32 {
+    (nix::fcntl::OFlag::O_NONBLOCK | nix::fcntl::OFlag::O_NOFOLLOW).bits()
+}
+
+/// The rtnetlink form of a VIP.
+pub fn to_spec(s: &VipSpec) -> AddrSpec {
+    AddrSpec {
+        ifindex: s.ifindex,
+        addr: s.addr,
+        prefix_len: s.prefix_len,
+        broadcast: s.broadcast,
+        scope: s.scope,
+        label: s.label.clone(),
+        nodad: s.nodad,
+    }
+}
+
+fn ipc_state(s: State) -> VrrpState {
+    match s {
+        State::Init => VrrpState::Init,
+        State::Backup => VrrpState::Backup,
+        State::Master => VrrpState::Master,
+        State::Fault => VrrpState::Fault,
+        State::Stop => VrrpState::Stop,
+    }
+}
+
+fn resolve_user(user: &keepalived_config::model::ScriptUser) -> Result<(u32, u32), String> {
+    use nix::unistd::{Group, User};
+    let u = match user.user.parse::<u32>() {
+        Ok(uid) => User::from_uid(uid.into()),
+        Err(_) => User::from_name(&user.user),
+    }
+    .map_err(|e| e.to_string())?
+    .ok_or_else(|| format!("unknown user {}", user.user))?;
+    let gid = match &user.group {
+        Some(g) => match g.parse::<u32>() {
+            Ok(gid) => gid,
+            Err(_) => Group::from_name(g)
+                .map_err(|e| e.to_string())?
+                .ok_or_else(|| format!("unknown group {g}"))?
+                .gid
+                .as_raw(),
+        },
+        None => u.gid.as_raw(),
+    };
+    Ok((u.uid.as_raw(), gid))
+}
+
+impl Os for System {
+    fn send_advert(&mut self, key: &SocketKey, packet: &[u8], dst: IpAddr) -> Result<(), String> {
+        self.sockets.send(key, packet, dst)
+    }
+
+    fn add_addr(&mut self, spec: &VipSpec) -> Result<bool, String> {
+        self.rtnl
+            .add_addr(&to_spec(spec))
+            .map_err(|e| e.to_string())
+    }
+
+    fn del_addr(&mut self, spec: &VipSpec) -> Result<bool, String> {
+        self.rtnl
+            .del_addr(&to_spec(spec))
+            .map_err(|e| e.to_string())
+    }
+
+    fn send_frame(&mut self, ifindex: u32, frame: &[u8]) -> Result<(), String> {
+        let sock = match self.packet.entry(ifindex) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(PacketSocket::open(ifindex).map_err(|e| e.to_string())?)
+            }
+        };
+        sock.send(frame).map_err(|e| e.to_string())
+    }
+
+    fn mac(&mut self, ifindex: u32) -> Option<[u8; 6]> {
+        self.macs.get(&ifindex).copied()
+    }
+
+    fn run_script(&mut self, cmd: &NotifyCommand, extra_args: &[String]) -> Result<(), String> {
+        let Some((program, args)) = cmd.argv.split_first() else {
+            return Err("empty command".to_string());
+        };
+        let mut c = Command::new(program);
+        c.args(args)
+            .args(extra_args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .env_remove("LD_PRELOAD")
+            .env_remove("LD_LIBRARY_PATH")
+            .env_remove("IFS")
+            .process_group(0);
+        if let Some(user) = &cmd.user {
+            let (uid, gid) = resolve_user(user)?;
+            c.uid(uid).gid(gid);
+        }
+        let child = c.spawn().map_err(|e| e.to_string())?;
+        self.children.push(child);
+        Ok(())
+    }
+
+    fn fifo_write(&mut self, line: &str) {
+        if let Some(f) = self.fifo.as_mut() {
+            // keepalived ignores EAGAIN: a slow reader loses lines.
+            let _ = f.write(line.as_bytes());
+        }
+    }
+
+    fn report_state(&mut self, name: &str, state: State, priority: u8) {
+        let since = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+        self.reports.push(InstanceStatus {
+            name: name.to_string(),
+            state: ipc_state(state),
+            priority,
+            since: UnixMicros(since),
+        });
+    }
+}
