@@ -58,6 +58,11 @@ impl Lab {
         Ok(lab)
     }
 
+    /// Prefix of every namespace name of this lab.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
     /// Directory holding the nodes' configs, logs and pid files.
     pub fn dir(&self) -> &Path {
         &self.dir
