@@ -7,6 +7,7 @@
 //! (192.0.2.0/24, fd00::/64); nothing is routed out. Drop guards remove namespaces, nft tables
 //! and processes, also when a test panics.
 
+mod capture;
 mod cluster;
 mod cmd;
 mod config;
@@ -19,6 +20,7 @@ mod node;
 mod notify;
 mod wait;
 
+pub use capture::{Advert, Capture};
 pub use cluster::Cluster;
 pub use config::{render, Instance, SyncGroup, TrackFile};
 pub use error::LabError;

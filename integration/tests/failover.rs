@@ -5,10 +5,19 @@
 use std::time::Duration;
 
 use keepalived_integration::{
-    describe, kind_sets, master_down, render, AddrMonitor, Cluster, Instance,
+    describe, kind_sets, master_down, render, AddrMonitor, Capture, Cluster, Instance,
 };
 
 const VIP: &str = "192.0.2.100";
+
+/// Time between n1's last advert and n2's first one, as captured on n2.
+fn wire_gap(cap: &Capture, c: &Cluster) -> Duration {
+    std::thread::sleep(Duration::from_millis(100));
+    let Some((last, first)) = cap.handover(c.nodes[0].addr4(), c.nodes[1].addr4()) else {
+        panic!("capture missed the handover: {:?}", cap.adverts());
+    };
+    first.time.duration_since(last.time).unwrap_or_default()
+}
 
 fn two_nodes(
     tag: &str,
@@ -34,6 +43,8 @@ fn kill9_of_the_master_backup_takes_over_within_master_down() {
             .unwrap();
         std::thread::sleep(Duration::from_millis(500));
         let mon = AddrMonitor::new(&c.nodes[1]).unwrap();
+        let cap = Capture::new(&c.nodes[1]).unwrap();
+        std::thread::sleep(Duration::from_millis(1200));
         let killed = c.nodes[0].kill9().unwrap();
         let took = mon
             .added_after(VIP, killed, Duration::from_secs(6))
@@ -43,6 +54,17 @@ fn kill9_of_the_master_backup_takes_over_within_master_down() {
             "n2 added {VIP} {} ms after kill -9 (protocol master_down {} ms after the last advert)",
             took.as_millis(),
             md.as_millis()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+        let gap = wire_gap(&cap, &c);
+        println!(
+            "on the wire: n2's first advert {:.1} ms after n1's last (protocol {} ms)",
+            gap.as_secs_f64() * 1000.0,
+            md.as_millis()
+        );
+        assert!(
+            gap + Duration::from_millis(20) >= md && gap <= md + Duration::from_millis(150),
+            "advert gap {gap:?}"
         );
         assert!(took <= md + Duration::from_millis(300), "took {took:?}");
         assert!(
@@ -66,6 +88,7 @@ fn sigterm_of_the_master_hands_over_within_skew() {
         std::thread::sleep(Duration::from_millis(500));
         let mon1 = AddrMonitor::new(&c.nodes[0]).unwrap();
         let mon2 = AddrMonitor::new(&c.nodes[1]).unwrap();
+        let cap = Capture::new(&c.nodes[1]).unwrap();
         let at = c.nodes[0].sigterm().unwrap();
         let gone = mon1
             .wait_for(VIP, true, at, Duration::from_secs(2))
@@ -82,6 +105,20 @@ fn sigterm_of_the_master_hands_over_within_skew() {
         assert!(
             took >= Duration::from_millis(450) && took <= Duration::from_millis(1000),
             "{took:?}"
+        );
+        let gap = wire_gap(&cap, &c);
+        let (last, _) = cap
+            .handover(c.nodes[0].addr4(), c.nodes[1].addr4())
+            .unwrap();
+        println!(
+            "on the wire: n2's first advert {:.1} ms after n1's priority-{} advert (skew 609.4 ms)",
+            gap.as_secs_f64() * 1000.0,
+            last.prio
+        );
+        assert_eq!(last.prio, 0, "n1 must send a priority-0 advert on SIGTERM");
+        assert!(
+            gap >= Duration::from_millis(590) && gap <= Duration::from_millis(750),
+            "{gap:?}"
         );
         c.nodes[0].stop().unwrap();
         c.wait_sole_holder(VIP, "n2", Duration::from_secs(1))
@@ -103,6 +140,7 @@ fn vrrpv3_advert_0_1_is_stable_and_fails_over_in_361_ms() {
         c.wait_sole_holder(VIP, "n1", Duration::from_secs(3))
             .unwrap();
         let mon = AddrMonitor::new(&c.nodes[1]).unwrap();
+        let cap = Capture::new(&c.nodes[1]).unwrap();
         // No spurious transition: n2 never adds the VIP while n1 is alive.
         std::thread::sleep(Duration::from_secs(3));
         assert_eq!(
@@ -121,6 +159,16 @@ fn vrrpv3_advert_0_1_is_stable_and_fails_over_in_361_ms() {
             md.as_millis()
         );
         assert!(took <= md + Duration::from_millis(150), "took {took:?}");
+        let gap = wire_gap(&cap, &c);
+        println!(
+            "on the wire: n2's first advert {:.1} ms after n1's last (protocol {:.1} ms)",
+            gap.as_secs_f64() * 1000.0,
+            md.as_secs_f64() * 1000.0
+        );
+        assert!(
+            gap + Duration::from_millis(5) >= md && gap <= md + Duration::from_millis(100),
+            "advert gap {gap:?}"
+        );
     }
 }
 
