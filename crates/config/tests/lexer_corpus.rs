@@ -37,6 +37,19 @@ fn verdicts(dir: &Path) -> Vec<Verdict> {
         .collect()
 }
 
+/// `(Line 12) Unknown keyword 'x'` or `(f.conf: Line 12) Unknown keyword 'x'`:
+/// ((file, line), word).
+fn unknown_keyword(msg: &str) -> Option<((Option<String>, u32), String)> {
+    let rest = msg.strip_prefix('(')?;
+    let (place, tail) = rest.split_once(") Unknown keyword '")?;
+    let word = tail.strip_suffix('\'')?.to_string();
+    let (file, line) = match place.split_once(": Line ") {
+        Some((f, n)) => (Some(f.to_string()), n),
+        None => (None, place.strip_prefix("Line ")?),
+    };
+    Some(((file, line.parse().ok()?), word))
+}
+
 /// Configs keepalived accepted (exit 0) where our lexer reports an error, with the reason.
 /// Empty: keep it that way, or document each entry.
 const ACCEPTED_BUT_LEXER_ERROR: &[(&str, &str)] = &[];
@@ -63,6 +76,8 @@ fn every_corpus_config_lexes() {
     let mut slowest = (Duration::ZERO, String::new());
     let total = Instant::now();
     let mut lines_total = 0usize;
+    let mut keyword_checks = 0usize;
+    let mut keyword_misses = Vec::new();
     let all = verdicts(&dir);
     assert!(all.len() > 900, "verdicts.tsv looks truncated");
     for v in &all {
@@ -107,10 +122,34 @@ fn every_corpus_config_lexes() {
             ));
         }
 
-        // Include problems keepalived reported must be reported here too.
         let diag_file = dir.join("diagnostics").join(format!("{}.txt", v.path));
         let expected = std::fs::read_to_string(&diag_file).unwrap_or_default();
         let corpus_prefix = format!("{}/", dir.display());
+        // keepalived reports unknown keywords as "(Line N) Unknown keyword 'X'": each one must
+        // be the first word of one of our lines at that line (of that file).
+        for want in expected.lines() {
+            let Some((place, word)) = unknown_keyword(want) else {
+                continue;
+            };
+            let ok = lines.iter().any(|l| {
+                let loc = l.loc();
+                let file_ok = match &place.0 {
+                    Some(f) => {
+                        let f = f.replace("<corpus>/", &corpus_prefix);
+                        sources.path(loc.file).ends_with(f.trim_start_matches('/'))
+                            || sources.path(loc.file) == Path::new(&f)
+                    }
+                    None => true,
+                };
+                file_ok && loc.line == place.1 && l.keyword() == word
+            });
+            keyword_checks += 1;
+            if !ok {
+                keyword_misses.push(format!("{}: {want}", v.path));
+            }
+        }
+
+        // Include problems keepalived reported must be reported here too.
         for want in expected
             .lines()
             .filter(|l| l.contains("Config files missing"))
@@ -133,6 +172,15 @@ fn every_corpus_config_lexes() {
         total.elapsed(),
         slowest.1,
         slowest.0
+    );
+    eprintln!(
+        "keepalived's 'Unknown keyword' reports: {keyword_checks} checked, {} not matched",
+        keyword_misses.len()
+    );
+    failures.extend(
+        keyword_misses
+            .into_iter()
+            .map(|m| format!("unknown keyword not the first word of our line: {m}")),
     );
     assert!(
         failures.is_empty(),

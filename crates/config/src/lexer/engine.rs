@@ -695,7 +695,7 @@ impl<'a> Engine<'a> {
                 ));
                 continue;
             }
-            let text = match std::fs::read(&abs) {
+            let text = match super::read_limited(&abs, self.opts.limits.max_bytes) {
                 Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
                 Err(e) => {
                     self.file_error(

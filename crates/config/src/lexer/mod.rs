@@ -166,7 +166,7 @@ pub fn read_config(
     sources: &mut SourceMap,
     diags: &mut Vec<Diagnostic>,
 ) -> Vec<Line> {
-    match std::fs::read(path) {
+    match read_limited(path, opts.limits.max_bytes) {
         Ok(bytes) => {
             let text = String::from_utf8_lossy(&bytes).into_owned();
             lex_str(path, text, opts, sources, diags)
@@ -182,6 +182,19 @@ pub fn read_config(
             Vec::new()
         }
     }
+}
+
+/// Reads a whole file, refusing one larger than `max` bytes (`/proc/kcore` is a "regular file").
+pub(crate) fn read_limited(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(max.saturating_add(1))
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(std::io::Error::other(format!("larger than {max} bytes")));
+    }
+    Ok(bytes)
 }
 
 /// Lexes configuration text that has already been read, named `path` in diagnostics.

@@ -939,3 +939,21 @@ mod props {
         }
     }
 }
+
+#[test]
+fn oversized_files_are_refused() {
+    let t = TempDir::new("big");
+    t.write("big.conf", &"x\n".repeat(100));
+    let main = t.write("main.conf", "include big.conf\nk\n");
+    let opts = PreprocessOptions {
+        limits: Limits {
+            max_lines: 1000,
+            max_bytes: 100,
+        },
+        ..Default::default()
+    };
+    let (lines, d, _) = read(&main, &opts);
+    assert_eq!(flat(&lines), ["k"]);
+    assert_eq!(d.len(), 1);
+    assert!(d[0].message.contains("open problem (larger than 100 bytes)"), "{}", d[0].message);
+}
