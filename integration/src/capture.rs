@@ -80,8 +80,8 @@ impl Capture {
         let first_new = all.iter().find(|a| a.src == new_src)?.clone();
         let last_old = all
             .iter()
-            .filter(|a| a.src == old_src && a.time <= first_new.time)
-            .last()?
+            .rev()
+            .find(|a| a.src == old_src && a.time <= first_new.time)?
             .clone();
         Some((last_old, first_new))
     }
