@@ -178,6 +178,10 @@ pub enum UnicastChecksumCompat {
 }
 
 /// One `vrrp_instance NAME { ... }` block.
+///
+/// Settings are kept as written: `None` means "not given". Validation of a loaded config
+/// fills `version`, `priority`, `state` and `accept` with keepalived's values; the settings
+/// inherited from `global_defs` or strict mode are resolved by [`VrrpInstance::effective`].
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct VrrpInstance {
     /// The instance name.
@@ -322,6 +326,109 @@ impl VrrpInstance {
     /// Whether the instance is IPv6 (see [`VrrpInstance::ipv6`]).
     pub fn is_ipv6(&self) -> bool {
         self.ipv6.unwrap_or(false)
+    }
+}
+
+/// The settings of an instance as keepalived runs them: inherited from `global_defs` and
+/// adjusted for strict mode (`vrrp_complete_instance`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Effective {
+    /// Strict mode (`strict_mode`, else `vrrp_strict`).
+    pub strict: bool,
+    /// Do not answer a lower-priority advert (forced in strict mode).
+    pub lower_prio_no_advert: bool,
+    /// Send an advert before yielding to a higher priority (never in strict mode).
+    pub higher_prio_send_advert: bool,
+    /// Skip checking the addresses in received adverts.
+    pub skip_check_adv_addr: bool,
+    /// Check unicast adverts come from a configured peer.
+    pub check_unicast_src: bool,
+    /// Adverts missed before the master is declared down (3 in strict mode).
+    pub down_timer_adverts: u32,
+    /// Send SMTP alerts on transitions.
+    pub smtp_alert: bool,
+    /// Report effective-priority changes to the FIFO.
+    pub notify_priority_changes: bool,
+    /// Delay before the second GARP burst after becoming master (0: none).
+    pub garp_master_delay: Duration,
+    /// GARPs per VIP in a burst.
+    pub garp_master_repeat: u32,
+    /// Period of refresh bursts while master (0: off).
+    pub garp_master_refresh: Duration,
+    /// GARPs per VIP in a refresh burst.
+    pub garp_master_refresh_repeat: u32,
+    /// Delay of the second burst after a lower-priority advert (0 in strict mode).
+    pub garp_lower_prio_delay: Duration,
+    /// GARPs per VIP after a lower-priority advert (0 in strict mode).
+    pub garp_lower_prio_repeat: u32,
+    /// Where multicast adverts go (`None` for unicast).
+    pub mcast_dst_ip: Option<IpAddr>,
+}
+
+impl VrrpInstance {
+    /// The settings keepalived would run this instance with, given the `global_defs`.
+    pub fn effective(&self, g: &super::GlobalDefs) -> Effective {
+        let strict = self.strict_mode.unwrap_or(g.vrrp_strict);
+        let garp = &self.garp;
+        Effective {
+            strict,
+            lower_prio_no_advert: strict
+                || self
+                    .lower_prio_no_advert
+                    .unwrap_or(g.vrrp_lower_prio_no_advert),
+            higher_prio_send_advert: !strict
+                && self
+                    .higher_prio_send_advert
+                    .unwrap_or(g.vrrp_higher_prio_send_advert),
+            skip_check_adv_addr: self
+                .skip_check_adv_addr
+                .unwrap_or(g.vrrp_skip_check_adv_addr),
+            check_unicast_src: self.check_unicast_src || g.vrrp_check_unicast_src,
+            down_timer_adverts: if strict {
+                3
+            } else {
+                self.down_timer_adverts.unwrap_or(g.vrrp_down_timer_adverts)
+            },
+            smtp_alert: self
+                .smtp_alert
+                .or(g.smtp_alert_vrrp)
+                .or(g.smtp_alert)
+                .unwrap_or(false),
+            notify_priority_changes: self
+                .notify_priority_changes
+                .unwrap_or(g.vrrp_notify_priority_changes),
+            garp_master_delay: garp.master_delay.unwrap_or(g.vrrp_garp_master_delay),
+            garp_master_repeat: garp.master_repeat.unwrap_or(g.vrrp_garp_master_repeat),
+            garp_master_refresh: garp.master_refresh.unwrap_or(g.vrrp_garp_master_refresh),
+            garp_master_refresh_repeat: garp
+                .master_refresh_repeat
+                .unwrap_or(g.vrrp_garp_master_refresh_repeat),
+            garp_lower_prio_delay: if strict {
+                Duration::ZERO
+            } else {
+                garp.lower_prio_delay.unwrap_or(
+                    g.vrrp_garp_lower_prio_delay
+                        .unwrap_or(g.vrrp_garp_master_delay),
+                )
+            },
+            garp_lower_prio_repeat: if strict {
+                0
+            } else {
+                garp.lower_prio_repeat.unwrap_or(
+                    g.vrrp_garp_lower_prio_repeat
+                        .unwrap_or(g.vrrp_garp_master_repeat),
+                )
+            },
+            mcast_dst_ip: if self.unicast_peers.is_empty() {
+                Some(self.mcast_dst_ip.unwrap_or(if self.is_ipv6() {
+                    IpAddr::V6(g.vrrp_mcast_group6)
+                } else {
+                    IpAddr::V4(g.vrrp_mcast_group4)
+                }))
+            } else {
+                None
+            },
+        }
     }
 }
 

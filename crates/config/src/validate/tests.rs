@@ -430,3 +430,28 @@ fn sync_group_members_ignore_weights() {
         Some(0)
     );
 }
+
+#[test]
+fn inherited_settings_are_resolved() {
+    let l = load(&format!(
+        "global_defs {{\n vrrp_garp_master_delay 2\n vrrp_garp_master_repeat 3\n vrrp_higher_prio_send_advert\n}}\n{}",
+        inst("")
+    ));
+    let v = &l.config.vrrp_instances[0];
+    let e = v.effective(&l.config.global);
+    assert!(!e.strict);
+    assert_eq!(e.garp_master_delay, Duration::from_secs(2));
+    assert_eq!(e.garp_lower_prio_delay, Duration::from_secs(2));
+    assert_eq!(e.garp_lower_prio_repeat, 3);
+    assert!(e.higher_prio_send_advert);
+    assert!(!e.lower_prio_no_advert);
+    assert_eq!(e.down_timer_adverts, 3);
+    assert_eq!(e.mcast_dst_ip, "224.0.0.18".parse().ok());
+    // Strict mode forces its own values.
+    let l = load(&format!("global_defs {{\n vrrp_strict\n}}\n{}", inst("")));
+    let v = &l.config.vrrp_instances[0];
+    let e = v.effective(&l.config.global);
+    assert!(e.strict && e.lower_prio_no_advert);
+    assert_eq!(e.garp_lower_prio_repeat, 0);
+    assert_eq!(v.accept, Some(false));
+}

@@ -5,7 +5,7 @@ use super::Report;
 use crate::diag::{ConfigClass, Diagnostic};
 use crate::host::Host;
 use crate::model::vrrp::{InitialState, TrackRef, OWNER_PRIORITY};
-use crate::model::{Config, VrrpInstance};
+use crate::model::{Config, GlobalDefs, VrrpInstance};
 use crate::source::Loc;
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
@@ -355,8 +355,6 @@ pub fn check_instances(config: &mut Config, r: &mut Report) {
         }
     }
     check_sync_groups(config, r);
-    let strict_global = config.global.vrrp_strict;
-    let global_version = config.global.vrrp_version;
     let weights = DefaultWeights::of(config);
     // Members of a sync group without sync_group_tracking_weight ignore tracker weights.
     let unweighted_members: HashSet<String> = config
@@ -365,8 +363,9 @@ pub fn check_instances(config: &mut Config, r: &mut Report) {
         .filter(|g| !g.sync_group_tracking_weight)
         .flat_map(|g| g.group.iter().cloned())
         .collect();
+    let globals = config.global.clone();
     for v in &mut config.vrrp_instances {
-        if !complete_instance(v, strict_global, global_version, r) {
+        if !complete_instance(v, &globals, r) {
             return;
         }
         let sync = unweighted_members.contains(&v.name);
@@ -672,12 +671,9 @@ fn check_sync_groups(config: &mut Config, r: &mut Report) {
 
 /// keepalived's `vrrp_complete_instance`: defaults and the checks that depend on them.
 /// Returns `false` where keepalived aborts the VRRP validation.
-fn complete_instance(
-    v: &mut VrrpInstance,
-    strict_global: bool,
-    global_version: u8,
-    r: &mut Report,
-) -> bool {
+fn complete_instance(v: &mut VrrpInstance, g: &GlobalDefs, r: &mut Report) -> bool {
+    let strict_global = g.vrrp_strict;
+    let global_version = g.vrrp_version;
     let name = v.name.clone();
     let loc = v.loc;
     let strict = v.strict_mode.unwrap_or(strict_global);
