@@ -42,6 +42,8 @@ mod error;
 mod link;
 mod macvlan;
 mod monitor;
+#[cfg(test)]
+mod proptests;
 mod route;
 mod socket;
 mod wire;
