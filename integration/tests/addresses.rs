@@ -88,3 +88,37 @@ fn thirty_link_flaps_leave_no_stray_address() {
             .unwrap();
     }
 }
+
+#[test]
+#[ignore = "needs root, netns and daemons: run by make integration"]
+fn sighup_adds_and_removes_a_vip_without_a_transition() {
+    const VIP3: &str = "192.0.2.102";
+    for kinds in kind_sets("sighup_reload", 2) {
+        println!("== SIGHUP reload: {}", describe(&kinds));
+        let c = two("hu", &kinds);
+        let with = |vips: &[&str]| render(&[Instance::new("VI_1", 51, 150, vips)], &[], &[]);
+        let mon = AddrMonitor::new(&c.nodes[0]).unwrap();
+        c.nodes[0]
+            .write_config(&with(&["192.0.2.100/32", "192.0.2.102/32"]))
+            .unwrap();
+        let at = std::time::SystemTime::now();
+        c.nodes[0].sighup().unwrap();
+        let took = mon.added_after(VIP3, at, Duration::from_secs(3)).unwrap();
+        println!("SIGHUP: {VIP3} added after {} ms", took.as_millis());
+        c.nodes[0].write_config(&with(&["192.0.2.100/32"])).unwrap();
+        let at = std::time::SystemTime::now();
+        c.nodes[0].sighup().unwrap();
+        let gone = mon
+            .wait_for(VIP3, true, at, Duration::from_secs(3))
+            .unwrap()
+            .duration_since(at)
+            .unwrap_or_default();
+        println!("SIGHUP: {VIP3} removed after {} ms", gone.as_millis());
+        std::thread::sleep(Duration::from_millis(500));
+        let lost = mon.events().iter().any(|e| e.addr == VIP && e.deleted);
+        assert!(!lost, "{VIP} disappeared during a reload");
+        c.assert_stays_sole_holder(VIP, "n1", Duration::from_secs(1))
+            .unwrap();
+        assert!(!c.nodes[1].holds(VIP3));
+    }
+}
