@@ -4,12 +4,13 @@
 //! a thread (the parent process must stay single-threaded until it forks). neli builds and parses
 //! the fixed rtnetlink headers (`Ifinfomsg`, `Ifaddrmsg`, `Rtmsg`) and their attributes; the
 //! netlink framing of received datagrams (splitting, sequence numbers, error codes, extended-ack
-//! text) is read here directly ([`wire`]) so one malformed or unexpected message never shifts the
+//! text) is read here directly (`wire.rs`) so one malformed or unexpected message never shifts the
 //! parse of the ones after it.
 //!
 //! Two sockets, as keepalived and holo use them:
 //! - [`Rtnl`]: a *blocking* request/acknowledge socket (dumps and changes). Its calls return
-//!   when the kernel has answered, which for rtnetlink is immediate.
+//!   when the kernel has answered, which for rtnetlink is immediate; a receive timeout
+//!   (5 s) turns a kernel that never answers into an error instead of a frozen event loop.
 //! - [`Monitor`]: a *non-blocking* socket subscribed to `RTNLGRP_LINK`, `RTNLGRP_IPV4_IFADDR` and
 //!   `RTNLGRP_IPV6_IFADDR`, for the shell's `mio::Poll`.
 //!

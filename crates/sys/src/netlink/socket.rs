@@ -28,6 +28,9 @@ pub(crate) const NLM_F_CREATE: u16 = 0x400;
 /// or one page if larger) so nothing is truncated.
 const RECV_BUF: usize = 64 * 1024;
 
+/// How long a request waits for the kernel's answer before failing with `EAGAIN`.
+const ANSWER_TIMEOUT_SECS: i64 = 5;
+
 /// The blocking rtnetlink request socket: dumps (links, addresses) and changes (addresses,
 /// routes, links), each answered before the call returns.
 ///
@@ -57,11 +60,18 @@ impl Rtnl {
             .map_err(|e| NetlinkError::socket("make route socket blocking", e))?;
         // Best effort: old kernels lack extended acks; errors then come without a text.
         let _ = sock.enable_ext_ack(true);
-        Ok(Rtnl {
+        let rtnl = Rtnl {
             sock,
             seq: seed_seq(),
             buf: vec![0; RECV_BUF],
-        })
+        };
+        nix::sys::socket::setsockopt(
+            &rtnl,
+            nix::sys::socket::sockopt::ReceiveTimeout,
+            &nix::sys::time::TimeVal::new(ANSWER_TIMEOUT_SECS, 0),
+        )
+        .map_err(|e| NetlinkError::socket("set route socket receive timeout", e.into()))?;
+        Ok(rtnl)
     }
 
     fn next_seq(&mut self) -> u32 {
