@@ -439,3 +439,70 @@ fn routes_are_added_and_deleted_idempotently() {
         );
     });
 }
+
+#[test]
+#[ignore = "needs root + netns"]
+fn a_thousand_vips_and_a_multi_datagram_dump() {
+    in_netns("a_thousand_vips_and_a_multi_datagram_dump", || {
+        let mut rtnl = Rtnl::new().unwrap();
+        let idx = ifindex(&mut rtnl, "veth-a");
+        let specs: Vec<AddrSpec> = (0..1000u32)
+            .map(|i| AddrSpec {
+                ifindex: idx,
+                addr: std::net::Ipv4Addr::from(0x0a00_0000 + i).into(),
+                prefix_len: 32,
+                broadcast: None,
+                scope: 0,
+                label: None,
+                nodad: false,
+            })
+            .collect();
+        let t = Instant::now();
+        for s in &specs {
+            assert!(rtnl.add_addr(s).unwrap());
+        }
+        let added = t.elapsed();
+        let t = Instant::now();
+        let addrs = rtnl.addrs().unwrap();
+        let dumped = t.elapsed();
+        assert!(specs.iter().all(|s| addrs.iter().any(|a| a.addr == s.addr)));
+        let t = Instant::now();
+        for s in &specs {
+            assert!(rtnl.del_addr(s).unwrap());
+        }
+        let deleted = t.elapsed();
+        println!(
+            "1000 IPv4 VIPs: add {added:?}, dump of {} addresses {dumped:?}, delete {deleted:?}",
+            addrs.len()
+        );
+    });
+}
+
+#[test]
+#[ignore = "needs root + netns"]
+fn monitor_reports_overrun_when_the_kernel_drops_notifications() {
+    in_netns(
+        "monitor_reports_overrun_when_the_kernel_drops_notifications",
+        || {
+            let mut mon = Monitor::new().unwrap();
+            mon.set_recv_buffer_size(1).unwrap(); // the kernel rounds up to its minimum
+            let mut rtnl = Rtnl::new().unwrap();
+            let idx = ifindex(&mut rtnl, "veth-a");
+            for i in 0..200u32 {
+                rtnl.add_addr(&AddrSpec {
+                    ifindex: idx,
+                    addr: std::net::Ipv4Addr::from(0x0a00_0000 + i).into(),
+                    prefix_len: 32,
+                    broadcast: None,
+                    scope: 0,
+                    label: None,
+                    nodad: false,
+                })
+                .unwrap();
+            }
+            let events = mon.read_events().unwrap();
+            assert!(events.contains(&NetEvent::Overrun), "{events:?}");
+            assert!(mon.read_events().unwrap().is_empty(), "drained");
+        },
+    );
+}
