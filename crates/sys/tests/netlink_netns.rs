@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use keepalived_sys::netlink::{
     configure_vmac_sysctls, restore_sysctls, vmac_address, AddrSpec, Monitor, NetEvent, RouteSpec,
-    Rtnl, IFA_F_DEPRECATED, IFA_F_NODAD, RTN_BLACKHOLE,
+    Rtnl, RuleSpec, FR_ACT_BLACKHOLE, IFA_F_DEPRECATED, IFA_F_NODAD, RTN_BLACKHOLE,
 };
 
 const INSIDE: &str = "KLRS_NETLINK_INSIDE";
@@ -505,4 +505,49 @@ fn monitor_reports_overrun_when_the_kernel_drops_notifications() {
             assert!(mon.read_events().unwrap().is_empty(), "drained");
         },
     );
+}
+
+#[test]
+#[ignore = "needs root + netns"]
+fn rules_are_added_and_deleted_idempotently() {
+    in_netns("rules_are_added_and_deleted_idempotently", || {
+        let mut rtnl = Rtnl::new().unwrap();
+        let mut from = RuleSpec::new(false);
+        from.from = Some(("192.0.2.0".parse().unwrap(), 24));
+        from.priority = Some(100);
+        from.table = 1000;
+        let mut mark = RuleSpec::new(false);
+        mark.fwmark = Some((0x10, Some(0xff)));
+        mark.iif = Some("veth-a".into());
+        mark.priority = Some(101);
+        mark.action = FR_ACT_BLACKHOLE;
+        let mut v6 = RuleSpec::new(true);
+        v6.to = Some(("2001:db8::".parse().unwrap(), 32));
+        v6.priority = Some(102);
+        v6.table = 100;
+        for r in [&from, &mark, &v6] {
+            assert!(rtnl.add_rule(r).unwrap(), "{r:?}");
+            assert!(!rtnl.add_rule(r).unwrap(), "{r:?}");
+        }
+        let shown = run("ip", &["rule", "show"]);
+        assert!(
+            shown.contains("100:\tfrom 192.0.2.0/24 lookup 1000 proto keepalived"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("101:\tfrom all fwmark 0x10/0xff iif veth-a blackhole proto keepalived"),
+            "{shown}"
+        );
+        let shown6 = run("ip", &["-6", "rule", "show"]);
+        assert!(
+            shown6.contains("102:\tfrom all to 2001:db8::/32 lookup 100 proto keepalived"),
+            "{shown6}"
+        );
+        for r in [&from, &mark, &v6] {
+            assert!(rtnl.del_rule(r).unwrap(), "{r:?}");
+            assert!(!rtnl.del_rule(r).unwrap(), "{r:?}");
+        }
+        let shown = run("ip", &["rule", "show"]);
+        assert!(!shown.contains("keepalived"), "{shown}");
+    });
 }

@@ -34,9 +34,13 @@
 //!   ([`added_deprecated`]); the `preferred_lft` keyword itself cannot be passed (`AddrSpec`
 //!   has no field for it).
 //!
-//! Not done (keepalived does them): `peer`, `home`,
-//! `noprefixroute`, `mngtmpaddr`, `autojoin` address flags; multipath routes; `ip rule`s;
-//! ipvlan.
+//! - Also beyond the agreed API: policy rules ([`RuleSpec`], [`Rtnl::add_rule`],
+//!   [`Rtnl::del_rule`]) for `virtual_rules`.
+//!
+//! Not done (keepalived does them): `peer`, `home`, `noprefixroute`, `mngtmpaddr`, `autojoin`
+//! address flags; multipath routes and route options (mtu, realms, ...); rule `uidrange`,
+//! `sport`/`dport`, `ipproto`, `suppress_prefixlength`; ipvlan; noticing routes or rules
+//! deleted by someone else (the monitor listens to links and addresses only).
 
 mod addr;
 mod error;
@@ -46,6 +50,7 @@ mod monitor;
 #[cfg(test)]
 mod proptests;
 mod route;
+mod rule;
 mod socket;
 mod wire;
 
@@ -63,5 +68,9 @@ pub use monitor::{Monitor, NetEvent};
 pub use route::{
     RouteSpec, RTN_BLACKHOLE, RTN_PROHIBIT, RTN_UNICAST, RTN_UNREACHABLE, RTPROT_KEEPALIVED,
     RT_TABLE_MAIN,
+};
+pub use rule::{
+    RuleSpec, FR_ACT_BLACKHOLE, FR_ACT_GOTO, FR_ACT_NOP, FR_ACT_PROHIBIT, FR_ACT_TO_TBL,
+    FR_ACT_UNREACHABLE,
 };
 pub use socket::Rtnl;
