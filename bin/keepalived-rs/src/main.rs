@@ -2,6 +2,7 @@
 
 mod cli;
 mod config_test;
+mod daemon;
 mod signum;
 mod system_host;
 
@@ -45,10 +46,5 @@ fn main() -> ExitCode {
             eprintln!("keepalived-rs: {what} is not supported; option ignored");
         }
     }
-    eprintln!(
-        "keepalived-rs: the VRRP and checker daemons are not implemented yet; \
-         use --config-test to check {}",
-        cli.use_file.display()
-    );
-    ExitCode::from(1)
+    daemon::run(&cli)
 }

@@ -151,7 +151,9 @@ mod tests {
         dec.push(&buf[..n]).unwrap();
         assert_eq!(dec.pop().unwrap(), Some(hello::<ToChild>()));
         // It answers Hello then Ready.
-        child.write_all(&encode(&hello::<ToParent>()).unwrap()).unwrap();
+        child
+            .write_all(&encode(&hello::<ToParent>()).unwrap())
+            .unwrap();
         child.write_all(&encode(&ToParent::Ready).unwrap()).unwrap();
         let got = ch.receive();
         assert_eq!(got.messages, vec![ToParent::Ready]);

@@ -180,7 +180,9 @@ mod tests {
             assert_eq!(what, AfterDeath::Terminate(code as u8));
             assert_eq!(
                 lines,
-                [format!("pid 7 exited with permanent error {name}. Terminating")]
+                [format!(
+                    "pid 7 exited with permanent error {name}. Terminating"
+                )]
             );
         }
         let mut b = Backoff::new();

@@ -8,13 +8,13 @@ use crate::os::{self, Forked, PidFileError, PidLock};
 use crate::pidfiles::pid_paths;
 use crate::signals::{action_for, SignalAction};
 use crate::{dumpfile, exit, ChildEntries, ChildEntry, SupervisorOptions};
-use keepalived_config::{exit_code, load, Config, Host, Loaded, LoadOptions, Severity};
+use keepalived_config::{exit_code, load, Config, Host, LoadOptions, Loaded, Severity};
 use keepalived_ipc::{DumpFormat, InstanceStatus, LogLevel, ToChild, ToParent};
+use keepalived_sys::SignalFd;
 use log::{debug, error, info, warn};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use nix::sys::signal::Signal;
-use keepalived_sys::SignalFd;
 use std::collections::{BTreeMap, HashMap};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
@@ -82,10 +82,7 @@ pub fn run(mut opts: SupervisorOptions, host: &dyn Host, entries: ChildEntries) 
         }
     }
     if !opts.config_path.exists() {
-        error!(
-            "Config files missing '{}'.",
-            opts.config_path.display()
-        );
+        error!("Config files missing '{}'.", opts.config_path.display());
         return stopped(exit::NO_CONFIG);
     }
     info!("Configuration file {}", opts.config_path.display());
@@ -97,7 +94,9 @@ pub fn run(mut opts: SupervisorOptions, host: &dyn Host, entries: ChildEntries) 
     }
     let config = Box::new(loaded.config);
     if config.net_namespace.is_some() {
-        warn!("net_namespace is not supported by keepalived-rs yet: running in the current namespace");
+        warn!(
+            "net_namespace is not supported by keepalived-rs yet: running in the current namespace"
+        );
     }
 
     let paths = pid_paths(
@@ -293,7 +292,9 @@ impl Supervisor<'_> {
                     self.kill_remaining();
                 }
             }
-            let timeout = self.next_deadline().map(|d| d.saturating_duration_since(now));
+            let timeout = self
+                .next_deadline()
+                .map(|d| d.saturating_duration_since(now));
             if let Err(e) = self.poll.poll(&mut events, timeout) {
                 if e.kind() != std::io::ErrorKind::Interrupted {
                     error!("poll failed: {e}");
@@ -374,9 +375,7 @@ impl Supervisor<'_> {
         let config = self.config.clone();
         let registry_result;
         {
-            let Some(slot) = self.slots.get_mut(idx) else {
-                return None;
-            };
+            let slot = self.slots.get_mut(idx)?;
             info!("Starting {} child process, pid={pid}", slot.kind.label());
             slot.pid = Some(pid);
             slot.started = Instant::now();
@@ -498,10 +497,7 @@ impl Supervisor<'_> {
     fn close_channel(&mut self, idx: usize) {
         if let Some(slot) = self.slots.get_mut(idx) {
             if let Some(ch) = slot.channel.take() {
-                let _ = self
-                    .poll
-                    .registry()
-                    .deregister(&mut SourceFd(&ch.raw_fd()));
+                let _ = self.poll.registry().deregister(&mut SourceFd(&ch.raw_fd()));
             }
         }
     }
@@ -525,7 +521,8 @@ impl Supervisor<'_> {
             return;
         }
         let lived = slot.started.elapsed();
-        let (what, lines) = after_death(slot.kind, pid, how, lived, dont_respawn, &mut slot.backoff);
+        let (what, lines) =
+            after_death(slot.kind, pid, how, lived, dont_respawn, &mut slot.backoff);
         for line in &lines {
             warn!("{line}");
         }
@@ -670,12 +667,11 @@ impl Supervisor<'_> {
             error!("The new configuration has errors: keeping the running configuration");
             return;
         }
-        self.config = Box::new(loaded.config);
+        *self.config = loaded.config;
         let check_enabled = self.opts.only_check || !self.opts.only_vrrp;
         warn_checker(&self.config, check_enabled);
         let vrrp_enabled = self.opts.only_vrrp || !self.opts.only_check;
-        let vrrp_wanted =
-            vrrp_enabled && (self.opts.all || !self.config.vrrp_instances.is_empty());
+        let vrrp_wanted = vrrp_enabled && (self.opts.all || !self.config.vrrp_instances.is_empty());
         let now = Instant::now();
         let mut sent = false;
         for slot in &mut self.slots {
@@ -743,4 +739,3 @@ impl Supervisor<'_> {
         self.pending_dumps.insert(id, name);
     }
 }
-

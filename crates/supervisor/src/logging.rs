@@ -97,8 +97,7 @@ fn connect(settings: &LogSettings, ident: &str) -> Option<SyslogWriter> {
 pub fn init(settings: LogSettings, ident: &str) {
     let syslog = connect(&settings, ident);
     if let Ok(mut sink) = LOGGER.sink.lock() {
-        *sink = Some(Sink { settings, syslog,
-        });
+        *sink = Some(Sink { settings, syslog });
     }
     let _ = log::set_logger(&LOGGER);
     log::set_max_level(if settings.detail {

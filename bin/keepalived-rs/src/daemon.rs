@@ -1,0 +1,55 @@
+//! The daemon path: the command line turned into the supervisor's options, with the VRRP
+//! child's entry point wired in.
+
+use crate::cli::Cli;
+use crate::system_host::{default_config_id, SystemHost};
+use keepalived_supervisor::logging::{parse_facility, LogSettings};
+use keepalived_supervisor::pidfiles::PidOverrides;
+use keepalived_supervisor::{ChildEntries, SupervisorOptions};
+use keepalived_vrrpd::VrrpdOptions;
+use std::process::ExitCode;
+
+/// Runs the parent (and, in a forked child, that child's main).
+pub fn run(cli: &Cli) -> ExitCode {
+    let mut log = LogSettings {
+        console: cli.log_console,
+        syslog: !cli.no_syslog,
+        detail: cli.log_detail,
+        ..LogSettings::default()
+    };
+    let mut bad_facility = None;
+    if let Some(text) = &cli.log_facility {
+        match parse_facility(text) {
+            Some(f) => log.facility = f,
+            None => bad_facility = Some(text.clone()),
+        }
+    }
+    let opts = SupervisorOptions {
+        config_path: cli.use_file.clone(),
+        config_id: cli.config_id.clone().unwrap_or_else(default_config_id),
+        dont_fork: cli.dont_fork,
+        only_vrrp: cli.vrrp,
+        only_check: cli.check,
+        all: cli.all,
+        dont_respawn: cli.dont_respawn,
+        pid_overrides: PidOverrides {
+            parent: cli.pid.clone(),
+            vrrp: cli.vrrp_pid.clone(),
+            checker: cli.checkers_pid.clone(),
+        },
+        log,
+    };
+    if let Some(text) = bad_facility {
+        eprintln!("keepalived-rs: invalid log facility '{text}': using daemon");
+    }
+    let vrrp_opts = VrrpdOptions {
+        dont_release_vrrp: cli.dont_release_vrrp,
+        release_vips: cli.release_vips,
+        scripts_supported: false,
+    };
+    let entries = ChildEntries {
+        vrrp: Box::new(move |ipc| keepalived_vrrpd::run_child(ipc, vrrp_opts)),
+        checker: None,
+    };
+    keepalived_supervisor::run(opts, &SystemHost, entries)
+}
