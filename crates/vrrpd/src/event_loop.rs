@@ -17,13 +17,13 @@ use keepalived_ipc::{
     TrackerStatus, VrrpState,
 };
 use keepalived_sys::netlink::{Monitor, NetEvent};
+use keepalived_sys::SignalFd;
 use keepalived_vrrp::instance::{Input, TrackerKind, TrackerValue};
 use keepalived_vrrp::sync_group::{Routed, Router, Target};
 use keepalived_vrrp::timer::Time;
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
-use nix::sys::signal::{SigSet, Signal};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::signal::Signal;
 use std::collections::HashMap;
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::AsRawFd;
@@ -159,19 +159,13 @@ impl Daemon {
     /// Sets everything up for `config` (sockets, netlink, signals) without starting the
     /// instances; `ipc` is the channel to the parent, if any.
     pub fn new(config: &Config, opts: VrrpdOptions, ipc: Option<Ipc>) -> Result<Self, StartError> {
-        let mut mask = SigSet::empty();
-        for s in [
+        let signals = SignalFd::new(&[
             Signal::SIGTERM,
             Signal::SIGINT,
             Signal::SIGCHLD,
             Signal::SIGHUP,
-        ] {
-            mask.add(s);
-        }
-        mask.thread_block()
-            .map_err(|e| os_err("block signals", e))?;
-        let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
-            .map_err(|e| os_err("signalfd", e))?;
+        ])
+        .map_err(|e| os_err("signalfd", e))?;
         let poll = Poll::new().map_err(|e| os_err("epoll", e))?;
         let mut sys = System::new().map_err(|e| os_err("rtnetlink", e))?;
         let monitor = match Monitor::new() {
@@ -489,23 +483,20 @@ impl Daemon {
 
     fn on_signals(&mut self) {
         loop {
-            match self.signals.read_signal() {
-                Ok(Some(info)) => {
-                    let signo = i32::try_from(info.ssi_signo).unwrap_or(0);
-                    match Signal::try_from(signo) {
-                        Ok(Signal::SIGTERM | Signal::SIGINT) => {
-                            log::info!("Stopping");
-                            self.stopping = true;
-                        }
-                        Ok(Signal::SIGCHLD) => {
-                            self.sys.reap();
-                        }
-                        Ok(Signal::SIGHUP) if self.ipc.is_none() => {
-                            log::warn!("SIGHUP: reload is done by the supervisor; ignored");
-                        }
-                        _ => {}
+            match self.signals.read() {
+                Ok(Some(info)) => match info.signal() {
+                    Some(Signal::SIGTERM | Signal::SIGINT) => {
+                        log::info!("Stopping");
+                        self.stopping = true;
                     }
-                }
+                    Some(Signal::SIGCHLD) => {
+                        self.sys.reap();
+                    }
+                    Some(Signal::SIGHUP) if self.ipc.is_none() => {
+                        log::warn!("SIGHUP: reload is done by the supervisor; ignored");
+                    }
+                    _ => {}
+                },
                 Ok(None) => break,
                 Err(e) => {
                     log::warn!("signalfd: {e}");
@@ -759,5 +750,6 @@ impl Daemon {
         while self.sys.reap() > 0 && Instant::now() < until {
             std::thread::sleep(Duration::from_millis(10));
         }
+        self.sys.kill_scripts();
     }
 }

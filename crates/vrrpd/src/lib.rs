@@ -96,6 +96,10 @@ pub fn run_child(ipc: OwnedFd, opts: VrrpdOptions) -> ExitCode {
     if let Err(e) = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM) {
         log::warn!("PR_SET_PDEATHSIG: {e}");
     }
+    // The parent's blocked signals are inherited across fork; start from a clean mask.
+    if let Err(e) = keepalived_sys::signals::unblock_all() {
+        log::warn!("unblock signals: {e}");
+    }
     let mut stream = UnixStream::from(ipc);
     let mut decoder = FrameDecoder::new();
     let config = match handshake(&mut stream, &mut decoder) {

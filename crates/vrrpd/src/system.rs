@@ -2,26 +2,25 @@
 //! sockets of [`Sockets`], packet sockets for GARP/NA, notify scripts, the notify FIFO and
 //! the state reports for the parent.
 //!
-//! Notify scripts are started with `std::process::Command`: exec'd directly (no shell), in
-//! their own process group, stdin/stdout/stderr on /dev/null, as the configured user; the
-//! standard library empties the signal mask in the child before exec (our signalfd blocks
-//! SIGTERM/SIGINT/SIGCHLD here) and exec resets handled signals to their defaults. Children
-//! are reaped on SIGCHLD and on every one-second tick, never waited for.
+//! Notify scripts are started with `keepalived_sys::process::spawn_script`: exec'd directly
+//! (no shell), in their own process group, signal mask and dispositions reset,
+//! stdin/stdout/stderr on /dev/null, as the configured user. They are never waited for:
+//! children are reaped on SIGCHLD and on every one-second tick.
 
 use crate::exec::Os;
 use crate::net::Sockets;
 use crate::params::{InterfaceInfo, InterfaceLookup, NotifyCommand, SocketKey, VipSpec};
 use keepalived_ipc::{InstanceStatus, UnixMicros, VrrpState};
 use keepalived_sys::netlink::{Addr, AddrSpec, Link, Rtnl};
+use keepalived_sys::process::{self, Pid};
 use keepalived_sys::PacketSocket;
 use keepalived_vrrp::instance::State;
 use std::collections::HashMap;
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::Write;
 use std::net::IpAddr;
 use std::os::unix::fs::OpenOptionsExt;
-use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
 use std::time::SystemTime;
 
 /// `IFA_F_SECONDARY`.
@@ -85,7 +84,7 @@ pub struct System {
     pub sockets: Sockets,
     packet: HashMap<u32, PacketSocket>,
     macs: HashMap<u32, [u8; 6]>,
-    children: Vec<Child>,
+    children: HashSet<Pid>,
     fifo_path: Option<String>,
     fifo: Option<File>,
     /// State changes not yet sent to the parent.
@@ -100,7 +99,7 @@ impl System {
             sockets: Sockets::default(),
             packet: HashMap::new(),
             macs: HashMap::new(),
-            children: Vec::new(),
+            children: HashSet::new(),
             fifo_path: None,
             fifo: None,
             reports: Vec::new(),
@@ -144,9 +143,21 @@ impl System {
 
     /// Reaps finished scripts; returns how many are still running.
     pub fn reap(&mut self) -> usize {
-        self.children
-            .retain_mut(|c| !matches!(c.try_wait(), Ok(Some(_)) | Err(_)));
+        for (pid, how) in process::reap() {
+            if self.children.remove(&pid) {
+                log::debug!("script {pid} ended: {how:?}");
+            }
+        }
         self.children.len()
+    }
+
+    /// Kills the process groups of the scripts still running (shutdown, after `notify_stop`
+    /// had its second, as keepalived allows it).
+    pub fn kill_scripts(&mut self) {
+        for pid in &self.children {
+            let _ = process::kill_group(*pid, nix::sys::signal::Signal::SIGKILL);
+        }
+        self.reap();
     }
 }
 
@@ -231,25 +242,17 @@ impl Os for System {
     }
 
     fn run_script(&mut self, cmd: &NotifyCommand, extra_args: &[String]) -> Result<(), String> {
-        let Some((program, args)) = cmd.argv.split_first() else {
-            return Err("empty command".to_string());
+        let mut argv = cmd.argv.clone();
+        argv.extend_from_slice(extra_args);
+        let (uid, gid) = match &cmd.user {
+            Some(user) => {
+                let (u, g) = resolve_user(user)?;
+                (Some(u), Some(g))
+            }
+            None => (None, None),
         };
-        let mut c = Command::new(program);
-        c.args(args)
-            .args(extra_args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .env_remove("LD_PRELOAD")
-            .env_remove("LD_LIBRARY_PATH")
-            .env_remove("IFS")
-            .process_group(0);
-        if let Some(user) = &cmd.user {
-            let (uid, gid) = resolve_user(user)?;
-            c.uid(uid).gid(gid);
-        }
-        let child = c.spawn().map_err(|e| e.to_string())?;
-        self.children.push(child);
+        let pid = process::spawn_script(&argv, &[], uid, gid).map_err(|e| e.to_string())?;
+        self.children.insert(pid);
         Ok(())
     }
 

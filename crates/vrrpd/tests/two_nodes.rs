@@ -492,3 +492,57 @@ fn interop_ours_master_keepalived_backup() {
     );
     eprintln!("ours killed -> keepalived MASTER after {:?}", t);
 }
+
+#[test]
+#[ignore = "needs root + netns"]
+fn track_file_weight_and_notify() {
+    if skip() {
+        return;
+    }
+    let mut lab = Lab::new();
+    let tf = lab.dir.join("track");
+    let notes = lab.dir.join("notify.log");
+    std::fs::write(&tf, "0\n").unwrap();
+    let a = format!(
+        "global_defs {{\n  enable_script_security\n}}\ntrack_file tf {{\n  file {}\n  weight -60\n}}\nvrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority 150\n  track_file {{\n    tf\n  }}\n  notify \"/bin/sh -c 'echo \\\"$*\\\" >> {}' sh\"\n  virtual_ipaddress {{\n    {VIP4}\n  }}\n}}\n",
+        tf.display(),
+        notes.display()
+    );
+    lab.start_ours(0, &a, "a");
+    lab.start_ours(1, &conf(100, VIP4), "b");
+    assert!(
+        lab.wait_for(Duration::from_secs(6), |l| l.has(0, VIP4))
+            .is_some(),
+        "{}",
+        lab.log(0, "a")
+    );
+    // The file says 1: 150 - 60 = 90 < 100, B takes over.
+    std::fs::write(&tf, "1\n").unwrap();
+    let t = lab.wait_for(Duration::from_secs(7), |l| {
+        l.has(1, VIP4) && !l.has(0, VIP4)
+    });
+    assert!(t.is_some(), "{}\n{}", lab.log(0, "a"), lab.log(1, "b"));
+    eprintln!("track_file weight: B took over {t:?} after the write");
+    assert!(lab
+        .log(0, "a")
+        .contains("(VI_1) Changing effective priority from 150 to 90"));
+    // Back to 0: A preempts again.
+    std::fs::write(&tf, "0\n").unwrap();
+    let t = lab.wait_for(Duration::from_secs(7), |l| {
+        l.has(0, VIP4) && !l.has(1, VIP4)
+    });
+    assert!(t.is_some(), "{}\n{}", lab.log(0, "a"), lab.log(1, "b"));
+    std::thread::sleep(Duration::from_millis(300));
+    let n = std::fs::read_to_string(&notes).unwrap_or_default();
+    let lines: Vec<&str> = n.lines().collect();
+    assert_eq!(
+        lines,
+        vec![
+            "INSTANCE VI_1 BACKUP 150",
+            "INSTANCE VI_1 MASTER 150",
+            "INSTANCE VI_1 BACKUP 90",
+            "INSTANCE VI_1 MASTER 150",
+        ],
+        "{n}"
+    );
+}
