@@ -19,10 +19,8 @@ for arg in "$@"; do
 done
 if [ "$kind" = keepalived ]; then
     bin=${KEEPALIVED_BIN:-/usr/sbin/keepalived}
-    extra=(-P)
 else
     bin=${bin:-$root/target/release/keepalived-rs}
-    extra=()
 fi
 [ -x "$bin" ] || { echo "demo: $bin not found (make build first, or --with-keepalived)" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || { echo "demo: needs root (network namespaces)" >&2; exit 1; }
@@ -80,7 +78,7 @@ start() { # node conf
     local n=$1 conf=$2 d=$work/$1
     mkdir -p "$d"
     # setsid: own process group, so the kill below takes every process of the daemon.
-    TMPDIR=$d setsid ip netns exec "$tag-$n" "$bin" -n -l -D "${extra[@]}" -f "$conf" \
+    TMPDIR=$d setsid ip netns exec "$tag-$n" "$bin" -n -l -D -P -f "$conf" \
         -p "$d/keepalived.pid" -r "$d/vrrp.pid" -c "$d/checkers.pid" >"$d/daemon.log" 2>&1 &
     pid[$n]=$!
     disown

@@ -111,11 +111,9 @@ impl Node {
             "-l".into(),
             "-D".into(),
         ];
-        if self.kind == NodeKind::Keepalived {
-            // VRRP only: this kernel has no IPVS, and ours has no checker yet.
-            args.push("-P".into());
-        }
+        // Same command line for both kinds (drop-in): `-P` = VRRP only, this kernel has no IPVS.
         args.extend([
+            "-P".into(),
             "-f".into(),
             d("keepalived.conf"),
             "-p".into(),
