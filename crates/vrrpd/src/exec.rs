@@ -250,19 +250,20 @@ impl Executor {
     }
 }
 
-/// The specifications of `vips` then `excluded`, found by address in the shell's lists.
+/// The specifications of `vips` then `excluded`, found by address in the shell's lists
+/// (either list: a reload hands over the old addresses in the merged shell's `excluded`).
 fn specs<'a>(
     shell: &'a InstanceShell,
     vips: &'a [IpAddr],
     excluded: &'a [IpAddr],
 ) -> impl Iterator<Item = &'a VipSpec> + 'a {
-    vips.iter()
-        .filter_map(|a| shell.vips.iter().find(|s| s.addr == *a))
-        .chain(
-            excluded
-                .iter()
-                .filter_map(|a| shell.excluded.iter().find(|s| s.addr == *a)),
-        )
+    vips.iter().chain(excluded).filter_map(|a| {
+        shell
+            .vips
+            .iter()
+            .chain(&shell.excluded)
+            .find(|s| s.addr == *a)
+    })
 }
 
 #[cfg(test)]

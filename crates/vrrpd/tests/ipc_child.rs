@@ -143,6 +143,30 @@ fn supervisor_protocol() {
     };
     assert_eq!(id, 8);
     assert!(text.contains("State = MASTER"), "{text}");
+    // Reload: add a VIP (the other stays), then remove the first one; no transition.
+    let reload = |vips: &str| {
+        let text = format!("vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 9\n state MASTER\n priority 255\n virtual_ipaddress {{\n{vips} }}\n}}\n");
+        let loaded = load_str("t.conf", &text, &LoadOptions::default(), &AssumeAll);
+        ToChild::Reload {
+            config: Box::new(loaded.config),
+        }
+    };
+    p.send(&reload(" 192.0.2.50/24\n 192.0.2.51/24\n"));
+    let m = p.recv_until(|m| matches!(m, ToParent::ReloadDone { .. }));
+    assert_eq!(m, ToParent::ReloadDone { warnings: vec![] });
+    assert!(has(&ns.0, "192.0.2.50") && has(&ns.0, "192.0.2.51"));
+    p.send(&reload(" 192.0.2.51/24\n"));
+    let _ = p.recv_until(|m| matches!(m, ToParent::ReloadDone { .. }));
+    assert!(!has(&ns.0, "192.0.2.50") && has(&ns.0, "192.0.2.51"));
+    p.send(&ToChild::Stats {
+        id: 9,
+        clear: false,
+    });
+    let m = p.recv_until(|m| matches!(m, ToParent::StatsReply { .. }));
+    let ToParent::StatsReply { text, .. } = m else {
+        panic!()
+    };
+    assert!(text.contains("Became master: 1"), "{text}");
     p.send(&ToChild::Shutdown);
     let m = p.recv_until(|m| matches!(m, ToParent::InstanceState(s) if s.state == VrrpState::Stop));
     assert!(matches!(m, ToParent::InstanceState(_)));
@@ -151,5 +175,5 @@ fn supervisor_protocol() {
         format!("{code:?}"),
         format!("{:?}", std::process::ExitCode::SUCCESS)
     );
-    assert!(!has(&ns.0, "192.0.2.50"));
+    assert!(!has(&ns.0, "192.0.2.50") && !has(&ns.0, "192.0.2.51"));
 }

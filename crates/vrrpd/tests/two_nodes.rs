@@ -546,3 +546,35 @@ fn track_file_weight_and_notify() {
         "{n}"
     );
 }
+
+#[test]
+#[ignore = "needs root + netns"]
+fn unicast_failover() {
+    if skip() {
+        return;
+    }
+    let mut lab = Lab::new();
+    let uc = |prio: u8, me: u8, peer: u8| {
+        format!(
+            "vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority {prio}\n  unicast_src_ip 192.0.2.{me}\n  unicast_peer {{\n    192.0.2.{peer}\n  }}\n  virtual_ipaddress {{\n    {VIP4}\n  }}\n}}\n"
+        )
+    };
+    lab.start_ours(0, &uc(150, 1, 2), "a");
+    lab.start_ours(1, &uc(100, 2, 1), "b");
+    assert!(
+        lab.wait_for(Duration::from_secs(6), |l| l.has(0, VIP4))
+            .is_some(),
+        "{}",
+        lab.log(0, "a")
+    );
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(
+        !lab.has(1, VIP4),
+        "B took the VIP too:\n{}",
+        lab.log(1, "b")
+    );
+    lab.signal(0, "TERM");
+    let t = lab.wait_for(Duration::from_secs(2), |l| l.has(1, VIP4));
+    assert!(t.is_some(), "{}", lab.log(1, "b"));
+    eprintln!("unicast SIGTERM handover: {t:?}");
+}
