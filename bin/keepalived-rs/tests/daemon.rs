@@ -1,0 +1,241 @@
+//! The daemon end to end: `keepalived-rs -n -l` as a real process.
+//!
+//! The namespace test needs root: `cargo test -p keepalived-rs --test daemon -- --include-ignored`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_keepalived-rs");
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("kars-daemon-{tag}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn run_to_end(args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(BIN).args(args).output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn missing_config_file_exits_6() {
+    let dir = temp_dir("missing");
+    let conf = dir.join("nope.conf");
+    let (code, err) = run_to_end(&["-n", "-l", "-G", "-f", conf.to_str().unwrap()]);
+    assert_eq!(code, Some(6), "{err}");
+    assert!(err.contains("Config files missing"), "{err}");
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn config_that_cannot_run_exits_2_without_pid_files() {
+    let dir = temp_dir("badif");
+    let conf = dir.join("k.conf");
+    fs::write(
+        &conf,
+        "vrrp_instance VI_1 {\n  interface no-such-if0\n  virtual_router_id 51\n  priority 100\n  virtual_ipaddress {\n    192.0.2.100/24\n  }\n}\n",
+    )
+    .unwrap();
+    let pid = dir.join("p.pid");
+    let vrrp = dir.join("v.pid");
+    let (code, err) = run_to_end(&[
+        "-n",
+        "-l",
+        "-G",
+        "-f",
+        conf.to_str().unwrap(),
+        "-p",
+        pid.to_str().unwrap(),
+        "-r",
+        vrrp.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("no-such-if0"), "{err}");
+    assert!(!pid.exists() && !vrrp.exists());
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// A network namespace with a veth pair, deleted (with the daemon) on drop.
+struct Netns {
+    name: String,
+    daemon: Option<Child>,
+}
+
+impl Netns {
+    fn new() -> Self {
+        let name = format!("kars-sup-{}", std::process::id());
+        let _ = Command::new("ip").args(["netns", "del", &name]).status();
+        let me = Netns { name, daemon: None };
+        for cmd in [
+            "netns add NS",
+            "-n NS link set lo up",
+            "-n NS link add v0 type veth peer name v1",
+            "-n NS addr add 192.0.2.1/24 dev v0",
+            "-n NS link set v0 up",
+            "-n NS link set v1 up",
+        ] {
+            let args: Vec<String> = cmd
+                .split_whitespace()
+                .map(|a| {
+                    if a == "NS" {
+                        me.name.clone()
+                    } else {
+                        a.to_string()
+                    }
+                })
+                .collect();
+            let ok = Command::new("ip").args(&args).status().unwrap().success();
+            assert!(ok, "ip {cmd} failed");
+        }
+        me
+    }
+
+    fn addrs(&self) -> String {
+        let out = Command::new("ip")
+            .args(["-n", &self.name, "-br", "addr", "show", "dev", "v0"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        if let Some(mut d) = self.daemon.take() {
+            let _ = d.kill();
+            let _ = d.wait();
+        }
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+fn wait_for(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
+    let end = Instant::now() + timeout;
+    while Instant::now() < end {
+        if ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn read_pid(path: &Path) -> Option<i32> {
+    fs::read_to_string(path).ok()?.trim().parse().ok()
+}
+
+fn kill(pid: i32, sig: &str) {
+    assert!(Command::new("kill")
+        .args([&format!("-{sig}"), &pid.to_string()])
+        .status()
+        .unwrap()
+        .success());
+}
+
+#[test]
+#[ignore = "needs root: run by make integration"]
+fn daemon_lifecycle_in_a_namespace() {
+    let mut ns = Netns::new();
+    let dir = temp_dir("ns");
+    let conf = dir.join("k.conf");
+    fs::write(
+        &conf,
+        "vrrp_instance VI_1 {\n  interface v0\n  virtual_router_id 51\n  priority 150\n  advert_int 1\n  virtual_ipaddress {\n    192.0.2.100/24\n  }\n}\n",
+    )
+    .unwrap();
+    let (pid_p, pid_r, pid_c) = (dir.join("p.pid"), dir.join("v.pid"), dir.join("c.pid"));
+    let log_path = dir.join("daemon.log");
+    let args = |log: &Path| {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &ns.name, BIN, "-n", "-l", "-D", "-G", "-f"])
+            .arg(&conf)
+            .arg("-p")
+            .arg(&pid_p)
+            .arg("-r")
+            .arg(&pid_r)
+            .arg("-c")
+            .arg(&pid_c)
+            .env("TMPDIR", &dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(fs::File::create(log).unwrap());
+        c
+    };
+    let log = || fs::read_to_string(&log_path).unwrap_or_default();
+    ns.daemon = Some(args(&log_path).spawn().unwrap());
+    let parent_pid = ns.daemon.as_ref().unwrap().id() as i32;
+
+    wait_for("Startup complete", Duration::from_secs(10), || {
+        log().contains("Startup complete")
+    });
+    assert_eq!(read_pid(&pid_p), Some(parent_pid), "{}", log());
+    let first_child = read_pid(&pid_r).expect("vrrp pid file");
+    assert_ne!(first_child, parent_pid);
+    assert!(!pid_c.exists(), "no checker: no checkers pid file");
+    wait_for("MASTER with the VIP", Duration::from_secs(10), || {
+        ns.addrs().contains("192.0.2.100/24")
+    });
+
+    // A second daemon on the same pid files refuses, as keepalived: exit 0.
+    let second_log = dir.join("second.log");
+    let status = args(&second_log).status().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let second = fs::read_to_string(&second_log).unwrap();
+    assert!(second.contains("daemon is already running"), "{second}");
+    assert_eq!(read_pid(&pid_p), Some(parent_pid));
+
+    // kill -9 the VRRP child: respawned, new pid in the pid file.
+    kill(first_child, "KILL");
+    wait_for("respawned VRRP child", Duration::from_secs(10), || {
+        read_pid(&pid_r).is_some_and(|p| p != first_child)
+    });
+    let text = log();
+    assert!(
+        text.contains(&format!(
+            "VRRP child process({first_child}) died: Respawning"
+        )),
+        "{text}"
+    );
+    let second_child = read_pid(&pid_r).unwrap();
+    wait_for("second child started", Duration::from_secs(5), || {
+        log().contains(&format!("Starting VRRP child process, pid={second_child}"))
+    });
+
+    // SIGUSR1: the child's dump lands in $TMPDIR/keepalived.data.
+    kill(parent_pid, "USR1");
+    wait_for("keepalived.data", Duration::from_secs(5), || {
+        dir.join("keepalived.data").exists()
+    });
+
+    // SIGHUP with a valid config: reloaded.
+    kill(parent_pid, "HUP");
+    wait_for("Reload complete", Duration::from_secs(5), || {
+        log().contains("Reload complete")
+    });
+
+    // SIGTERM: clean exit 0, pid files removed, VIP released.
+    kill(parent_pid, "TERM");
+    let mut daemon = ns.daemon.take().unwrap();
+    let end = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = daemon.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < end, "daemon did not stop: {}", log());
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(status.code(), Some(0), "{}", log());
+    assert!(!pid_p.exists() && !pid_r.exists(), "pid files left behind");
+    assert!(!ns.addrs().contains("192.0.2.100"), "VIP left behind");
+    let _ = fs::remove_dir_all(&dir);
+}
