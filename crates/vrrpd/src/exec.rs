@@ -6,7 +6,9 @@
 //! The trait keeps this module testable: the tests below record the calls of a fake `Os`
 //! and check their order against keepalived's (advert, then VIPs, then GARPs, then notifies).
 
-use crate::params::{Family, InstanceShell, NotifyCommand, NotifyKey, Plan, SocketKey, VipSpec};
+use crate::params::{
+    Family, InstanceShell, NotifyCommand, NotifyKey, Plan, SocketKey, VRoute, VipSpec,
+};
 use keepalived_vrrp::codec::{
     encode_ipv4_advert, encode_message, Garp, IpIdCounter, Ipv4Send, PseudoHeader, UnsolicitedNa,
 };
@@ -24,6 +26,10 @@ pub trait Os {
     fn add_addr(&mut self, spec: &VipSpec) -> Result<bool, String>;
     /// Removes an address; `Ok(false)` when it was not there.
     fn del_addr(&mut self, spec: &VipSpec) -> Result<bool, String>;
+    /// Adds a route; `Ok(false)` when it was already there.
+    fn add_route(&mut self, route: &VRoute) -> Result<bool, String>;
+    /// Removes a route; `Ok(false)` when it was not there.
+    fn del_route(&mut self, route: &VRoute) -> Result<bool, String>;
     /// Sends a whole Ethernet frame on interface `ifindex`.
     fn send_frame(&mut self, ifindex: u32, frame: &[u8]) -> Result<(), String>;
     /// The MAC address of interface `ifindex`.
@@ -119,17 +125,49 @@ impl Executor {
     fn instance_action_no_advert(&mut self, os: &mut dyn Os, shell: &InstanceShell, a: &Action) {
         match a {
             Action::SendAdvert(_) => {}
-            Action::AddVips { vips, excluded, .. } => {
+            Action::AddVips {
+                vips,
+                excluded,
+                routes_and_rules,
+            } => {
                 for spec in specs(shell, vips, excluded) {
                     self.self_removed.remove(&(spec.ifindex, spec.addr));
                     if let Err(e) = os.add_addr(spec) {
                         log::error!("({}) cannot add {}: {e}", shell.name, spec.addr);
                     }
                 }
+                if *routes_and_rules {
+                    for r in &shell.routes {
+                        if let Err(e) = os.add_route(r) {
+                            log::error!(
+                                "({}) cannot add route {}/{}: {e}",
+                                shell.name,
+                                r.dst,
+                                r.prefix_len
+                            );
+                        }
+                    }
+                }
             }
-            Action::RemoveVips { vips, excluded, .. } => {
+            Action::RemoveVips {
+                vips,
+                excluded,
+                routes_and_rules,
+            } => {
                 if self.dont_release {
                     return;
+                }
+                if *routes_and_rules {
+                    for r in &shell.routes {
+                        if let Err(e) = os.del_route(r) {
+                            log::error!(
+                                "({}) cannot remove route {}/{}: {e}",
+                                shell.name,
+                                r.dst,
+                                r.prefix_len
+                            );
+                        }
+                    }
                 }
                 for spec in specs(shell, vips, excluded) {
                     match os.del_addr(spec) {
@@ -300,6 +338,16 @@ mod tests {
             self.calls.push(format!("del {}", s.addr));
             Ok(true)
         }
+        fn add_route(&mut self, r: &VRoute) -> Result<bool, String> {
+            self.calls
+                .push(format!("add route {}/{}", r.dst, r.prefix_len));
+            Ok(true)
+        }
+        fn del_route(&mut self, r: &VRoute) -> Result<bool, String> {
+            self.calls
+                .push(format!("del route {}/{}", r.dst, r.prefix_len));
+            Ok(true)
+        }
         fn send_frame(&mut self, i: u32, f: &[u8]) -> Result<(), String> {
             let g = Garp::parse(f)
                 .map(|g| g.vip.to_string())
@@ -419,6 +467,25 @@ mod tests {
             os.calls
         );
         assert_eq!(os.calls[0], "advert prio 0 to 224.0.0.18");
+    }
+
+    #[test]
+    fn routes_follow_addresses_in_and_precede_them_out() {
+        let (plan, mut router) = setup(
+            "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n virtual_ipaddress {\n 192.0.2.100\n }\n virtual_routes {\n 198.51.100.0/24 via 192.0.2.254\n }\n}\n",
+        );
+        let mut exec = Executor::new(1, false);
+        let mut os = Fake::default();
+        let _ = router.handle(Duration::ZERO, Target::All, Input::Start);
+        let (i, d) = router.next_timer().unwrap();
+        let out = router.handle(d.at, Target::Instance(i), Input::Timer(d.id));
+        exec.run(&mut os, &plan, &out);
+        let pos = |c: &[String], s: &str| c.iter().position(|x| x == s).unwrap();
+        assert!(pos(&os.calls, "add 192.0.2.100/32") < pos(&os.calls, "add route 198.51.100.0/24"));
+        os.calls.clear();
+        let out = router.handle(d.at, Target::All, Input::Shutdown);
+        exec.run(&mut os, &plan, &out);
+        assert!(pos(&os.calls, "del route 198.51.100.0/24") < pos(&os.calls, "del 192.0.2.100"));
     }
 
     #[test]

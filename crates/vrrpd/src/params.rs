@@ -97,6 +97,133 @@ pub struct VipSpec {
     pub no_track: bool,
 }
 
+/// Route types (`RTN_*`).
+pub mod rtn {
+    /// An ordinary route.
+    pub const UNICAST: u8 = 1;
+    /// `blackhole`.
+    pub const BLACKHOLE: u8 = 6;
+    /// `unreachable`.
+    pub const UNREACHABLE: u8 = 7;
+    /// `prohibit`.
+    pub const PROHIBIT: u8 = 8;
+}
+
+/// A `virtual_routes` entry in rtnetlink terms.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VRoute {
+    /// Destination network.
+    pub dst: IpAddr,
+    /// Destination prefix length.
+    pub prefix_len: u8,
+    /// `via`.
+    pub gateway: Option<IpAddr>,
+    /// `dev` (the instance's interface when neither `dev` nor `via` is given).
+    pub dev: Option<u32>,
+    /// `table` (254 = main).
+    pub table: u32,
+    /// `metric` / `priority` / `preference`.
+    pub metric: Option<u32>,
+    /// `scope` number.
+    pub scope: u8,
+    /// `src`.
+    pub src: Option<IpAddr>,
+    /// Route type ([`rtn`]).
+    pub route_type: u8,
+}
+
+/// Parses one `virtual_routes` line (`ip route` words). Unknown options are reported in
+/// `warnings` and ignored; `None` when there is no usable destination.
+pub fn parse_route(
+    words: &[String],
+    default_dev: u32,
+    lookup: &dyn InterfaceLookup,
+    warnings: &mut Vec<String>,
+) -> Option<VRoute> {
+    let mut dst: Option<(IpAddr, u8)> = None;
+    let mut r = VRoute {
+        dst: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        prefix_len: 0,
+        gateway: None,
+        dev: None,
+        table: 254,
+        metric: None,
+        scope: 0,
+        src: None,
+        route_type: rtn::UNICAST,
+    };
+    let line = words.join(" ");
+    let mut it = words.iter();
+    while let Some(w) = it.next() {
+        let mut arg = || it.next().cloned().unwrap_or_default();
+        match w.as_str() {
+            "via" | "gw" => r.gateway = arg().parse().ok(),
+            "dev" | "oif" => {
+                let name = arg();
+                match lookup.interface(&name) {
+                    Some(i) => r.dev = Some(i.index),
+                    None => warnings.push(format!("virtual route {line}: no interface {name}")),
+                }
+            }
+            "table" => {
+                let t = arg();
+                r.table = match t.as_str() {
+                    "main" => 254,
+                    "local" => 255,
+                    "default" => 253,
+                    n => n.parse().unwrap_or(254),
+                }
+            }
+            "metric" | "priority" | "preference" => r.metric = arg().parse().ok(),
+            "scope" => {
+                let sc = arg();
+                r.scope = scope_number(&sc).unwrap_or(0);
+            }
+            "src" => r.src = arg().parse().ok(),
+            "to" => {}
+            "blackhole" => r.route_type = rtn::BLACKHOLE,
+            "unreachable" => r.route_type = rtn::UNREACHABLE,
+            "prohibit" => r.route_type = rtn::PROHIBIT,
+            "unicast" => r.route_type = rtn::UNICAST,
+            "default" if dst.is_none() => dst = Some((IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0)),
+            word if dst.is_none() && word.chars().next().is_some_and(|c| c.is_ascii_hexdigit()) => {
+                let (a, len) = match word.split_once('/') {
+                    Some((a, l)) => (a, l.parse::<u8>().ok()),
+                    None => (word, None),
+                };
+                match a.parse::<IpAddr>() {
+                    Ok(ip) => {
+                        let full = if ip.is_ipv4() { 32 } else { 128 };
+                        dst = Some((ip, len.unwrap_or(full)));
+                    }
+                    Err(_) => {
+                        warnings.push(format!("virtual route {line}: bad destination {word}"))
+                    }
+                }
+            }
+            other => {
+                warnings.push(format!(
+                    "virtual route {line}: option {other} is not yet supported by keepalived-rs, ignored"
+                ));
+                let _ = arg();
+            }
+        }
+    }
+    let (d, len) = dst?;
+    // `default` takes the family of the gateway or source when given.
+    r.dst = match (d, r.gateway.or(r.src)) {
+        (IpAddr::V4(a), Some(IpAddr::V6(_))) if a.is_unspecified() && len == 0 => {
+            IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+        }
+        _ => d,
+    };
+    r.prefix_len = len;
+    if r.dev.is_none() && r.gateway.is_none() && r.route_type == rtn::UNICAST {
+        r.dev = Some(default_dev);
+    }
+    Some(r)
+}
+
 /// A notify command line with the user it runs as.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyCommand {
@@ -139,6 +266,8 @@ pub struct InstanceShell {
     pub notify: BTreeMap<NotifyKey, NotifyCommand>,
     /// `track_interface` names with their indexes (unknown interfaces are warned about).
     pub track_interfaces: Vec<(String, u32)>,
+    /// `virtual_routes`.
+    pub routes: Vec<VRoute>,
 }
 
 /// A notify slot, orderable for a map (mirrors [`NotifyScript`]).
@@ -610,6 +739,15 @@ impl Mapper<'_> {
             _ => V4Checksum::Standard,
         };
         self.unsupported_instance_features(v);
+        let mut route_warnings = Vec::new();
+        let routes = v
+            .virtual_routes
+            .iter()
+            .filter_map(|r| parse_route(&r.words, info.index, self.lookup, &mut route_warnings))
+            .collect();
+        for w in route_warnings {
+            self.warn(format!("({name}) {w}"));
+        }
         let shell = InstanceShell {
             name,
             ifname,
@@ -630,6 +768,7 @@ impl Mapper<'_> {
             excluded,
             notify: notify_map,
             track_interfaces,
+            routes,
         };
         Some((params, shell))
     }
@@ -641,7 +780,6 @@ impl Mapper<'_> {
             (v.use_vmac_addr, "use_vmac_addr"),
             (v.use_ipvlan.is_some(), "use_ipvlan"),
             (v.vrf.is_some(), "vrf"),
-            (!v.virtual_routes.is_empty(), "virtual_routes"),
             (!v.virtual_rules.is_empty(), "virtual_rules"),
             (v.accept == Some(false), "no_accept (firewall rules)"),
             (v.unicast_fault_no_peer, "unicast_fault_no_peer"),
@@ -937,6 +1075,31 @@ mod tests {
         assert_eq!(p.groups[0].members, vec!["A".to_string()]);
         assert!(p.groups[0].notify.generic);
         assert!(p.warnings.iter().any(|w| w.contains("eth9")));
+    }
+
+    #[test]
+    fn virtual_routes() {
+        let p = plan_of(
+            "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n virtual_ipaddress {\n 192.0.2.100\n }\n virtual_routes {\n 198.51.100.0/24 via 192.0.2.254\n src 192.0.2.100 to 203.0.113.0/24 dev eth1 metric 5 table 100\n blackhole 10.0.0.0/8\n default via 192.0.2.254 onlink\n }\n}\n",
+        );
+        let r = &p.shells[0].routes;
+        assert_eq!(r.len(), 4, "{:?}", p.warnings);
+        assert_eq!(
+            (r[0].dst, r[0].prefix_len),
+            ("198.51.100.0".parse().unwrap(), 24)
+        );
+        assert_eq!(r[0].gateway, Some("192.0.2.254".parse().unwrap()));
+        assert_eq!(r[0].dev, None);
+        assert_eq!(r[1].src, Some("192.0.2.100".parse().unwrap()));
+        assert_eq!((r[1].dev, r[1].metric, r[1].table), (Some(3), Some(5), 100));
+        assert_eq!(r[2].route_type, rtn::BLACKHOLE);
+        assert_eq!(r[3].prefix_len, 0);
+        assert!(p.instances[0].has_routes_or_rules);
+        assert!(
+            p.warnings.iter().any(|w| w.contains("option onlink")),
+            "{:?}",
+            p.warnings
+        );
     }
 
     #[test]

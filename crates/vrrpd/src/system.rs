@@ -9,9 +9,9 @@
 
 use crate::exec::Os;
 use crate::net::Sockets;
-use crate::params::{InterfaceInfo, InterfaceLookup, NotifyCommand, SocketKey, VipSpec};
+use crate::params::{InterfaceInfo, InterfaceLookup, NotifyCommand, SocketKey, VRoute, VipSpec};
 use keepalived_ipc::{InstanceStatus, UnixMicros, VrrpState};
-use keepalived_sys::netlink::{Addr, AddrSpec, Link, Rtnl};
+use keepalived_sys::netlink::{Addr, AddrSpec, Link, RouteSpec, Rtnl};
 use keepalived_sys::process::{self, Pid};
 use keepalived_sys::PacketSocket;
 use keepalived_vrrp::instance::State;
@@ -178,6 +178,18 @@ pub fn to_spec(s: &VipSpec) -> AddrSpec {
     }
 }
 
+fn to_route(r: &VRoute) -> RouteSpec {
+    let mut spec = RouteSpec::new(r.dst, r.prefix_len);
+    spec.gateway = r.gateway;
+    spec.dev = r.dev;
+    spec.table = r.table;
+    spec.metric = r.metric;
+    spec.scope = r.scope;
+    spec.src = r.src;
+    spec.route_type = r.route_type;
+    spec
+}
+
 fn ipc_state(s: State) -> VrrpState {
     match s {
         State::Init => VrrpState::Init,
@@ -224,6 +236,18 @@ impl Os for System {
     fn del_addr(&mut self, spec: &VipSpec) -> Result<bool, String> {
         self.rtnl
             .del_addr(&to_spec(spec))
+            .map_err(|e| e.to_string())
+    }
+
+    fn add_route(&mut self, route: &VRoute) -> Result<bool, String> {
+        self.rtnl
+            .add_route(&to_route(route))
+            .map_err(|e| e.to_string())
+    }
+
+    fn del_route(&mut self, route: &VRoute) -> Result<bool, String> {
+        self.rtnl
+            .del_route(&to_route(route))
             .map_err(|e| e.to_string())
     }
 
