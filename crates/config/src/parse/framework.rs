@@ -1035,5 +1035,27 @@ mod tests {
         fn split_never_panics(text in "\\PC{0,100}") {
             let _ = split_script(&text);
         }
+
+        #[test]
+        fn timers_round_trip(us in 0u64..4_294_967_295) {
+            let text = format!("{}.{:06}", us / 1_000_000, us % 1_000_000);
+            proptest::prop_assert_eq!(parse_timer_text(&text), Some(Duration::from_micros(us)));
+        }
+
+        #[test]
+        fn ints_round_trip(v in proptest::num::i64::ANY) {
+            proptest::prop_assert_eq!(parse_int_text(&v.to_string()), Some(i128::from(v)));
+        }
+
+        #[test]
+        fn prefixes_are_checked(a in proptest::num::u32::ANY, len in 0u8..=40) {
+            let ip = std::net::Ipv4Addr::from(a);
+            let parsed = parse_prefix_text(&format!("{ip}/{len}"));
+            if len <= 32 {
+                proptest::prop_assert_eq!(parsed, Some((IpAddr::V4(ip), Some(len))));
+            } else {
+                proptest::prop_assert_eq!(parsed, None);
+            }
+        }
     }
 }
