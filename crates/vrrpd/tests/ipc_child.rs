@@ -190,3 +190,96 @@ fn routes(ns: &str) -> String {
         .unwrap();
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// A respawned child told its instance was MASTER takes it back at once without removing the
+/// VIP its predecessor left; FIFO lines are written as keepalived writes them.
+#[test]
+#[ignore = "needs root + netns"]
+fn resume_keeps_master_and_fifo_lines() {
+    use std::os::unix::fs::OpenOptionsExt;
+    let ns = Ns(format!("kvres{}", std::process::id()));
+    ip(&["netns", "add", &ns.0]);
+    ip(&[
+        "-n", &ns.0, "link", "add", "eth0", "type", "veth", "peer", "name", "eth1",
+    ]);
+    ip(&["-n", &ns.0, "addr", "add", "192.0.2.1/24", "dev", "eth0"]);
+    ip(&["-n", &ns.0, "link", "set", "eth0", "up"]);
+    ip(&["-n", &ns.0, "link", "set", "eth1", "up"]);
+    // The predecessor's VIP.
+    ip(&["-n", &ns.0, "addr", "add", "192.0.2.60/32", "dev", "eth0"]);
+    let dir = std::env::temp_dir().join(format!("kvres{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let mut reader = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+        .open(&fifo)
+        .unwrap();
+    let text = format!(
+        "global_defs {{\n vrrp_notify_fifo {}\n}}\nvrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 9\n priority 100\n virtual_ipaddress {{\n 192.0.2.60\n }}\n}}\n",
+        fifo.display()
+    );
+    let loaded = load_str("t.conf", &text, &LoadOptions::default(), &AssumeAll);
+    let (ours, theirs) = UnixStream::pair().unwrap();
+    theirs
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let ns_path = format!("/run/netns/{}", ns.0);
+    let child = std::thread::spawn(move || {
+        let f = std::fs::File::open(ns_path).unwrap();
+        nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        run_child(ours.into(), VrrpdOptions::default())
+    });
+    let mut p = Parent {
+        stream: theirs,
+        decoder: FrameDecoder::new(),
+    };
+    p.send(&ToChild::Hello {
+        version: PROTOCOL_VERSION,
+    });
+    p.send(&ToChild::Start {
+        config: Box::new(loaded.config),
+    });
+    p.send(&ToChild::Resume {
+        last_states: vec![keepalived_ipc::InstanceStatus {
+            name: "VI_1".into(),
+            state: VrrpState::Master,
+            priority: 100,
+            since: keepalived_ipc::UnixMicros(0),
+        }],
+    });
+    let t0 = Instant::now();
+    assert_eq!(
+        p.recv(),
+        ToParent::Hello {
+            version: PROTOCOL_VERSION
+        }
+    );
+    assert_eq!(p.recv(), ToParent::Ready);
+    let m = p.recv_until(|m| matches!(m, ToParent::InstanceState(_)));
+    let ToParent::InstanceState(s) = m else {
+        panic!()
+    };
+    assert_eq!(
+        s.state,
+        VrrpState::Master,
+        "no BACKUP (init) first on resume"
+    );
+    assert!(
+        t0.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        t0.elapsed()
+    );
+    assert!(has(&ns.0, "192.0.2.60"));
+    p.send(&ToChild::Shutdown);
+    let _ = child.join().unwrap();
+    let mut lines = String::new();
+    let _ = reader.read_to_string(&mut lines);
+    assert_eq!(
+        lines,
+        "INSTANCE \"VI_1\" MASTER 100\nINSTANCE \"VI_1\" STOP 100\n"
+    );
+    assert!(!has(&ns.0, "192.0.2.60"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
