@@ -88,8 +88,6 @@ pub(crate) struct Engine<'a> {
     lines_left: u64,
     bytes_left: u64,
     exhausted: bool,
-    /// Where the last line came from, for whole-config messages.
-    last_loc: Option<Loc>,
 }
 
 fn absolute_dir(dir: &Path) -> PathBuf {
@@ -134,7 +132,6 @@ impl<'a> Engine<'a> {
             lines_left: opts.limits.max_lines,
             bytes_left: opts.limits.max_bytes,
             exhausted: false,
-            last_loc: None,
         }
     }
 
@@ -248,7 +245,6 @@ impl<'a> Engine<'a> {
             if !self.charge(&buf) {
                 break None;
             }
-            self.last_loc = Some(buf.origin);
 
             if let Some((name, value)) = defining.as_mut() {
                 let cont = strip_continuation(&mut buf);

@@ -7,14 +7,19 @@
 use crate::source::{FileId, Loc};
 
 /// The bytes of one line and, for each byte, where it came from.
+///
+/// All the text of one logical line comes from one file line (substitutions are located at
+/// their `$` use, which is on that line), so only the column is stored per byte.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct LineBuf {
     /// The text (usually UTF-8; edits only ever happen at ASCII bytes).
     pub text: Vec<u8>,
-    /// `locs[i]` is where `text[i]` came from; always as long as `text`.
-    pub locs: Vec<Loc>,
-    /// Where the line as a whole came from (used when it is empty).
-    pub origin: Loc,
+    /// `cols[i]` is the column `text[i]` came from; always as long as `text`.
+    cols: Vec<u32>,
+    file: FileId,
+    line: u32,
+    /// Column of the line as a whole (used when it is empty).
+    origin_col: u32,
 }
 
 /// keepalived's `isblank()`: the blanks it trims and skips between words of directives.
@@ -31,8 +36,10 @@ impl Default for LineBuf {
     fn default() -> Self {
         Self {
             text: Vec::new(),
-            locs: Vec::new(),
-            origin: Loc::new(FileId(0), 0, 0),
+            cols: Vec::new(),
+            file: FileId(0),
+            line: 0,
+            origin_col: 0,
         }
     }
 }
@@ -40,19 +47,21 @@ impl Default for LineBuf {
 impl LineBuf {
     /// A physical line of `file`: columns count characters, starting at 1.
     pub fn physical(file: FileId, line: u32, text: &[u8]) -> Self {
-        let mut locs = Vec::with_capacity(text.len());
+        let mut cols = Vec::with_capacity(text.len());
         let mut col = 0u32;
         for &b in text {
             // A UTF-8 continuation byte belongs to the character before it.
             if b & 0xC0 != 0x80 || col == 0 {
                 col = col.saturating_add(1);
             }
-            locs.push(Loc::new(file, line, col));
+            cols.push(col);
         }
         Self {
             text: text.to_vec(),
-            locs,
-            origin: Loc::new(file, line, 1),
+            cols,
+            file,
+            line,
+            origin_col: 1,
         }
     }
 
@@ -60,8 +69,10 @@ impl LineBuf {
     pub fn uniform(text: &[u8], loc: Loc) -> Self {
         Self {
             text: text.to_vec(),
-            locs: vec![loc; text.len()],
-            origin: loc,
+            cols: vec![loc.col; text.len()],
+            file: loc.file,
+            line: loc.line,
+            origin_col: loc.col,
         }
     }
 
@@ -75,7 +86,7 @@ impl LineBuf {
 
     pub fn clear(&mut self) {
         self.text.clear();
-        self.locs.clear();
+        self.cols.clear();
     }
 
     /// The first byte, if any.
@@ -83,59 +94,72 @@ impl LineBuf {
         self.text.first().copied()
     }
 
-    /// Where byte `i` came from (the line's origin past the end).
-    pub fn loc_at(&self, i: usize) -> Loc {
-        self.locs
+    fn col_at(&self, i: usize) -> u32 {
+        self.cols
             .get(i)
-            .or_else(|| self.locs.last())
+            .or_else(|| self.cols.last())
             .copied()
-            .unwrap_or(self.origin)
+            .unwrap_or(self.origin_col)
+    }
+
+    /// Where byte `i` came from (the end of the line past the end).
+    pub fn loc_at(&self, i: usize) -> Loc {
+        Loc::new(self.file, self.line, self.col_at(i))
+    }
+
+    /// Where the line as a whole comes from.
+    #[cfg(test)]
+    pub fn origin(&self) -> Loc {
+        Loc::new(self.file, self.line, self.origin_col)
     }
 
     pub fn remove(&mut self, i: usize) {
         if i < self.text.len() {
             self.text.remove(i);
-            self.locs.remove(i);
+            self.cols.remove(i);
         }
     }
 
     pub fn truncate(&mut self, n: usize) {
         self.text.truncate(n);
-        self.locs.truncate(n);
+        self.cols.truncate(n);
     }
 
     /// Drops the first `n` bytes.
     pub fn drain_front(&mut self, n: usize) {
         let n = n.min(self.text.len());
         if n > 0 {
-            self.origin = self.loc_at(n.min(self.text.len().saturating_sub(1)));
+            self.origin_col = self.col_at(n.min(self.text.len().saturating_sub(1)));
             self.text.drain(..n);
-            self.locs.drain(..n);
+            self.cols.drain(..n);
         }
     }
 
+    /// Appends a byte; `loc` must be on this line (only its column is kept).
     pub fn push(&mut self, b: u8, loc: Loc) {
         self.text.push(b);
-        self.locs.push(loc);
+        self.cols.push(loc.col);
     }
 
-    /// Replaces `start..end` with `with`, all located at `loc`.
+    /// Replaces `start..end` with `with`, all located at `loc` (a place on this line).
     pub fn splice(&mut self, start: usize, end: usize, with: &[u8], loc: Loc) {
         let end = end.min(self.text.len());
         let start = start.min(end);
         self.text.splice(start..end, with.iter().copied());
-        self.locs
-            .splice(start..end, std::iter::repeat_n(loc, with.len()));
+        self.cols
+            .splice(start..end, std::iter::repeat_n(loc.col, with.len()));
     }
 
     /// The bytes from `at` on, as a new line (this one keeps `..at`).
     pub fn split_off(&mut self, at: usize) -> LineBuf {
         let at = at.min(self.text.len());
-        let origin = self.loc_at(at);
+        let origin_col = self.col_at(at);
         LineBuf {
             text: self.text.split_off(at),
-            locs: self.locs.split_off(at),
-            origin,
+            cols: self.cols.split_off(at),
+            file: self.file,
+            line: self.line,
+            origin_col,
         }
     }
 
@@ -172,9 +196,9 @@ mod tests {
     #[test]
     fn columns_count_characters() {
         let l = LineBuf::physical(FileId(0), 3, "aé b".as_bytes());
-        let cols: Vec<u32> = l.locs.iter().map(|l| l.col).collect();
+        let cols: Vec<u32> = (0..l.len()).map(|i| l.loc_at(i).col).collect();
         assert_eq!(cols, vec![1, 2, 2, 3, 4]);
-        assert!(l.locs.iter().all(|l| l.line == 3));
+        assert!((0..l.len()).all(|i| l.loc_at(i).line == 3));
     }
 
     #[test]
@@ -183,11 +207,11 @@ mod tests {
         let at = Loc::new(FileId(0), 1, 3);
         l.splice(2, 4, b"long", at);
         assert_eq!(l.text, b"x long y");
-        assert_eq!(l.locs.len(), l.text.len());
+        assert_eq!(l.cols.len(), l.text.len());
         assert_eq!(l.loc_at(5).col, 3);
         assert_eq!(l.loc_at(7).col, 6);
         let tail = l.split_off(7);
         assert_eq!(tail.text, b"y");
-        assert_eq!(tail.origin.col, 6);
+        assert_eq!(tail.origin().col, 6);
     }
 }

@@ -955,5 +955,10 @@ fn oversized_files_are_refused() {
     let (lines, d, _) = read(&main, &opts);
     assert_eq!(flat(&lines), ["k"]);
     assert_eq!(d.len(), 1);
-    assert!(d[0].message.contains("open problem (larger than 100 bytes)"), "{}", d[0].message);
+    assert!(
+        d[0].message
+            .contains("open problem (larger than 100 bytes)"),
+        "{}",
+        d[0].message
+    );
 }
