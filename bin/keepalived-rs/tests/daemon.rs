@@ -210,6 +210,17 @@ fn daemon_lifecycle_in_a_namespace() {
     wait_for("second child started", Duration::from_secs(5), || {
         log().contains(&format!("Starting VRRP child process, pid={second_child}"))
     });
+    // Told its predecessor's states (Resume), the new child resumes MASTER at once.
+    wait_for("resumed MASTER", Duration::from_secs(2), || {
+        let text = log();
+        let after = text
+            .split(&format!("pid={second_child}"))
+            .nth(1)
+            .unwrap_or_default()
+            .to_string();
+        after.contains("Entering MASTER STATE")
+    });
+    assert!(ns.addrs().contains("192.0.2.100/24"));
 
     // SIGUSR1: the child's dump lands in $TMPDIR/keepalived.data.
     kill(parent_pid, "USR1");
@@ -222,6 +233,28 @@ fn daemon_lifecycle_in_a_namespace() {
     wait_for("Reload complete", Duration::from_secs(5), || {
         log().contains("Reload complete")
     });
+
+    // SIGHUP with a config that cannot run: logged, the running one kept.
+    let good = fs::read_to_string(&conf).unwrap();
+    fs::write(&conf, good.replace("interface v0", "interface no-such-if0")).unwrap();
+    kill(parent_pid, "HUP");
+    wait_for("refused reload", Duration::from_secs(5), || {
+        log().contains("keeping the running configuration")
+    });
+    assert!(log().contains("no-such-if0"), "{}", log());
+    assert!(ns.daemon.as_mut().unwrap().try_wait().unwrap().is_none());
+    assert!(ns.addrs().contains("192.0.2.100/24"));
+
+    // Two SIGHUPs back to back: the second waits for the first, both complete.
+    fs::write(&conf, &good).unwrap();
+    let before = log().matches("Reload complete").count();
+    kill(parent_pid, "HUP");
+    kill(parent_pid, "HUP");
+    wait_for("two more reloads", Duration::from_secs(5), || {
+        log().matches("Reloading ...").count() >= 4
+            && log().matches("Reload complete").count() >= before + 2
+    });
+    assert!(ns.addrs().contains("192.0.2.100/24"));
 
     // SIGTERM: clean exit 0, pid files removed, VIP released.
     kill(parent_pid, "TERM");

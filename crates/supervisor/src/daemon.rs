@@ -659,10 +659,12 @@ impl Supervisor<'_> {
         info!("Reloading ...");
         let loaded = load_config(&self.opts, self.host);
         log_diagnostics(&loaded);
-        if loaded
-            .diagnostics
-            .iter()
-            .any(|d| d.severity == Severity::Error)
+        let cannot_run = exit_code(&loaded.diagnostics) >= 4;
+        if cannot_run
+            || loaded
+                .diagnostics
+                .iter()
+                .any(|d| d.severity == Severity::Error)
         {
             error!("The new configuration has errors: keeping the running configuration");
             return;
