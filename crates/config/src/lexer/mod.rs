@@ -15,15 +15,15 @@
 //!   "missing '}'"; `include_check` lines are applied here and passed on like any other.
 //!
 //! What is handled, as keepalived.conf(5) and keepalived 2.2.7 do it (see the submodules):
-//! * [`comment`]: `!`/`#` comments anywhere outside `"…"`, `\!`/`\#` escapes, CR/LF, blanks;
-//! * [`tokenize`]: `{`/`}` anywhere on a line (the text after a brace is read as a new line),
+//! * `comment`: `!`/`#` comments anywhere outside `"…"`, `\!`/`\#` escapes, CR/LF, blanks;
+//! * `tokenize`: `{`/`}` anywhere on a line (the text after a brace is read as a new line),
 //!   quoted words;
-//! * [`include`]: `include GLOB` with `{a,b}` alternatives, paths relative to the including
+//! * `include`: `include GLOB` with `{a,b}` alternatives, paths relative to the including
 //!   file, `includer/m/w/b/a` and `include_check`; loops are detected and reported;
 //! * conditional lines `@id …` / `@^id …` ([`PreprocessOptions::config_id`]);
-//! * [`define`]: `$NAME=value` (also multi-line, ending lines with `\`), `$NAME`, `${NAME}`,
+//! * `define`: `$NAME=value` (also multi-line, ending lines with `\`), `$NAME`, `${NAME}`,
 //!   `${_PWD}`, `${_INSTANCE}`, `${_RANDOM [MIN [MAX]]}`, `${_HASH}`, `${_BANG}`;
-//! * [`generator`]: `~SEQ(var, [start,] [step,] end)`, `~SEQx(…)`, `~LST(…)`, nested.
+//! * `generator`: `~SEQ(var, [start,] [step,] end)`, `~SEQx(…)`, `~LST(…)`, nested.
 //!
 //! Order of processing for each line (keepalived 2.2.7's, checked against the binary):
 //! comments are removed when a line is read; then conditionals, definitions, generators and
@@ -31,9 +31,21 @@
 //! why `${_HASH}` outside quotes starts a comment); then `include`; then braces are split off.
 //! So `@id include x` and `include ${_PWD}/x` do include files.
 //!
-//! Limits keepalived does not have: a definition that expands to itself is reported (keepalived
-//! 2.2.7 hangs), includes that loop are skipped, and the total expansion is bounded
-//! ([`Limits`]).
+//! Where this differs from keepalived 2.2.7 (on purpose):
+//! * a definition that expands to itself (`$IF=$IF`) is an error at its use and is no longer
+//!   substituted (keepalived hangs); an include that loops is skipped with an error (keepalived
+//!   recurses until it runs out of file descriptors); includes nest at most 64 deep;
+//! * the total expansion is bounded ([`Limits`]), and so is the size of a file read;
+//! * a physical line over 1022 characters, or with a NUL, is ignored with a warning (as later
+//!   keepalived versions do; 2.2.7 silently cuts such a line into 1023-byte pieces);
+//! * lines are numbered from 1 even when the last line has no newline (keepalived reports the
+//!   number of the line before);
+//! * `include_check` is applied wherever the line appears (keepalived only inside
+//!   `global_defs`, where the parser reports it otherwise);
+//! * relative paths are resolved against the including file's directory without `chdir()`;
+//!   `${_PWD}` is that directory, canonicalised as `getcwd()` would show it;
+//! * glob patterns: `*`, `?`, `[...]` and `{a,b}` as glibc, but `\` escapes only in literal
+//!   path components; the main file name itself is not globbed.
 
 mod comment;
 mod define;
