@@ -228,6 +228,12 @@ fn daemon_lifecycle_in_a_namespace() {
         dir.join("keepalived.data").exists()
     });
 
+    // SIGUSR2: the statistics land in $TMPDIR/keepalived.stats.
+    kill(parent_pid, "USR2");
+    wait_for("keepalived.stats", Duration::from_secs(5), || {
+        dir.join("keepalived.stats").exists()
+    });
+
     // SIGHUP with a valid config: reloaded.
     kill(parent_pid, "HUP");
     wait_for("Reload complete", Duration::from_secs(5), || {

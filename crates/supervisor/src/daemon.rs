@@ -17,7 +17,7 @@ use mio::{Events, Interest, Poll, Token};
 use nix::sys::signal::Signal;
 use std::collections::{BTreeMap, HashMap};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
@@ -57,6 +57,7 @@ struct Supervisor<'h> {
     signal_fd: SignalFd,
     parent_pid_file: Option<PidLock>,
     parent_pid: i32,
+    vrrp_pid_path: PathBuf,
     slots: Vec<Slot>,
     startup_reported: bool,
     reload_queued: bool,
@@ -193,6 +194,7 @@ pub fn run(mut opts: SupervisorOptions, host: &dyn Host, entries: ChildEntries) 
         signal_fd,
         parent_pid_file: Some(parent_pid_file),
         parent_pid,
+        vrrp_pid_path: paths.vrrp.clone(),
         slots,
         startup_reported: false,
         reload_queued: false,
@@ -680,8 +682,14 @@ impl Supervisor<'_> {
             if slot.kind == ChildKind::Vrrp && vrrp_wanted && !slot.wanted {
                 slot.wanted = true;
                 if slot.pid_file.is_none() {
-                    info!("the VRRP child is now needed, but it has no pid file: not started until restart");
-                    continue;
+                    match PidLock::create(&self.vrrp_pid_path, self.parent_pid) {
+                        Ok(p) => slot.pid_file = Some(p),
+                        Err(e) => {
+                            error!("cannot start the VRRP child: {e}");
+                            slot.wanted = false;
+                            continue;
+                        }
+                    }
                 }
             }
             match slot.channel.as_mut() {
