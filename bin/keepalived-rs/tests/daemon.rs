@@ -70,8 +70,8 @@ struct Netns {
 }
 
 impl Netns {
-    fn new() -> Self {
-        let name = format!("kars-sup-{}", std::process::id());
+    fn new(tag: &str) -> Self {
+        let name = format!("kars-{tag}-{}", std::process::id());
         let _ = Command::new("ip").args(["netns", "del", &name]).status();
         let me = Netns { name, daemon: None };
         for cmd in [
@@ -145,7 +145,7 @@ fn kill(pid: i32, sig: &str) {
 #[test]
 #[ignore = "needs root: run by make integration"]
 fn daemon_lifecycle_in_a_namespace() {
-    let mut ns = Netns::new();
+    let mut ns = Netns::new("life");
     let dir = temp_dir("ns");
     let conf = dir.join("k.conf");
     fs::write(
@@ -276,5 +276,92 @@ fn daemon_lifecycle_in_a_namespace() {
     assert_eq!(status.code(), Some(0), "{}", log());
     assert!(!pid_p.exists() && !pid_r.exists(), "pid files left behind");
     assert!(!ns.addrs().contains("192.0.2.100"), "VIP left behind");
+    let _ = fs::remove_dir_all(&dir);
+}
+
+const SIMPLE_CONF: &str = "child_wait_time 2\nvrrp_instance VI_1 {\n  interface v0\n  virtual_router_id 52\n  priority 150\n  advert_int 1\n  virtual_ipaddress {\n    192.0.2.101/24\n  }\n}\n";
+
+/// Starts `keepalived-rs -n -l` in `ns` with pid files and log under `dir`.
+fn start_daemon(ns: &mut Netns, dir: &Path, extra: &[&str]) -> (i32, PathBuf, PathBuf, PathBuf) {
+    let conf = dir.join("k.conf");
+    fs::write(&conf, SIMPLE_CONF).unwrap();
+    let (pid_p, pid_r, log_path) = (dir.join("p.pid"), dir.join("v.pid"), dir.join("d.log"));
+    let child = Command::new("ip")
+        .args(["netns", "exec", &ns.name, BIN, "-n", "-l", "-G", "-f"])
+        .arg(&conf)
+        .args(extra)
+        .arg("-p")
+        .arg(&pid_p)
+        .arg("-r")
+        .arg(&pid_r)
+        .arg("-c")
+        .arg(dir.join("c.pid"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    ns.daemon = Some(child);
+    wait_for("Startup complete", Duration::from_secs(10), || {
+        fs::read_to_string(&log_path)
+            .unwrap_or_default()
+            .contains("Startup complete")
+    });
+    (pid, pid_p, pid_r, log_path)
+}
+
+fn wait_exit(ns: &mut Netns, timeout: Duration) -> Option<i32> {
+    let mut daemon = ns.daemon.take().unwrap();
+    let end = Instant::now() + timeout;
+    loop {
+        if let Some(s) = daemon.try_wait().unwrap() {
+            return s.code();
+        }
+        if Instant::now() >= end {
+            ns.daemon = Some(daemon);
+            panic!("daemon did not exit in {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+#[ignore = "needs root: run by make integration"]
+fn stuck_child_is_killed_after_child_wait_time() {
+    let mut ns = Netns::new("stuck");
+    let dir = temp_dir("stuck");
+    let (parent, pid_p, pid_r, log_path) = start_daemon(&mut ns, &dir, &[]);
+    let child = read_pid(&pid_r).unwrap();
+    kill(child, "STOP");
+    let t0 = Instant::now();
+    kill(parent, "TERM");
+    assert_eq!(wait_exit(&mut ns, Duration::from_secs(8)), Some(0));
+    let took = t0.elapsed();
+    assert!(
+        took >= Duration::from_millis(1900),
+        "stopped after {took:?}"
+    );
+    let log = fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("failed to die - forcing termination"), "{log}");
+    assert!(!pid_p.exists() && !pid_r.exists());
+    let _ = fs::remove_dir_all(&dir);
+}
+
+#[test]
+#[ignore = "needs root: run by make integration"]
+fn dont_respawn_exits_when_the_child_dies() {
+    let mut ns = Netns::new("norespawn");
+    let dir = temp_dir("norespawn");
+    let (_, pid_p, pid_r, log_path) = start_daemon(&mut ns, &dir, &["-R"]);
+    let child = read_pid(&pid_r).unwrap();
+    kill(child, "KILL");
+    assert_eq!(wait_exit(&mut ns, Duration::from_secs(5)), Some(0));
+    let log = fs::read_to_string(&log_path).unwrap();
+    assert!(
+        log.contains(&format!("VRRP child process({child}) died: Exiting")),
+        "{log}"
+    );
+    assert!(!pid_p.exists() && !pid_r.exists());
     let _ = fs::remove_dir_all(&dir);
 }
