@@ -138,6 +138,44 @@ pub struct Daemon {
     stopping: bool,
     next_tick: Instant,
     rx_buf: Vec<u8>,
+    vmacs: Vmacs,
+}
+
+/// The VMACs this process created and the sysctls it changed for them.
+#[derive(Debug, Default)]
+struct Vmacs {
+    links: Vec<(String, u32)>,
+    sysctls: Vec<keepalived_sys::netlink::SysctlChange>,
+}
+
+/// Creates the macvlans of `use_vmac` instances (private mode, the VRRP MAC) before the
+/// instances are planned, with keepalived's sysctls.
+fn setup_vmacs(config: &Config, snapshot: &Snapshot, sys: &mut System) -> Vmacs {
+    let mut out = Vmacs::default();
+    for v in &config.vrrp_instances {
+        let Some((name, mac)) = params::vmac_wanted(v) else {
+            continue;
+        };
+        let Some(parent) = v
+            .interface
+            .as_ref()
+            .and_then(|i| snapshot.links.iter().find(|l| &l.name == i))
+        else {
+            continue;
+        };
+        match sys.rtnl.add_macvlan(parent.index, &name, mac) {
+            Ok(index) => {
+                log::info!("({}) Created VMAC {name} on {}", v.name, parent.name);
+                out.links.push((name.clone(), index));
+                match keepalived_sys::netlink::configure_vmac_sysctls(&name, &parent.name) {
+                    Ok(changes) => out.sysctls.extend(changes),
+                    Err(e) => log::warn!("({}) VMAC sysctls: {e}", v.name),
+                }
+            }
+            Err(e) => log::error!("({}) cannot create VMAC {name}: {e}", v.name),
+        }
+    }
+    out
 }
 
 /// Why the daemon could not start.
@@ -177,7 +215,11 @@ impl Daemon {
                 None
             }
         };
-        let snapshot = Snapshot::take(&mut sys.rtnl).map_err(|e| os_err("netlink dump", e))?;
+        let mut snapshot = Snapshot::take(&mut sys.rtnl).map_err(|e| os_err("netlink dump", e))?;
+        let vmacs = setup_vmacs(config, &snapshot, &mut sys);
+        if !vmacs.links.is_empty() {
+            snapshot = Snapshot::take(&mut sys.rtnl).map_err(|e| os_err("netlink dump", e))?;
+        }
         let plan_opts = PlanOptions {
             scripts_supported: opts.scripts_supported,
         };
@@ -236,6 +278,7 @@ impl Daemon {
             stopping: false,
             next_tick: now,
             rx_buf: vec![0; 65536],
+            vmacs,
         };
         for e in d.sys.sockets.sync(d.poll.registry(), &d.plan) {
             log::error!("{e}");
@@ -751,5 +794,13 @@ impl Daemon {
             std::thread::sleep(Duration::from_millis(10));
         }
         self.sys.kill_scripts();
+        for (name, index) in std::mem::take(&mut self.vmacs.links) {
+            if let Err(e) = self.sys.rtnl.del_link(index) {
+                log::warn!("cannot delete VMAC {name}: {e}");
+            }
+        }
+        if let Err(e) = keepalived_sys::netlink::restore_sysctls(&self.vmacs.sysctls) {
+            log::warn!("cannot restore VMAC sysctls: {e}");
+        }
     }
 }

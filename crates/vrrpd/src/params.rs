@@ -268,6 +268,48 @@ pub struct InstanceShell {
     pub track_interfaces: Vec<(String, u32)>,
     /// `virtual_routes`.
     pub routes: Vec<VRoute>,
+    /// `use_vmac`: the macvlan the instance sends from and puts its VIPs on (the shell
+    /// creates it before planning; `ifindex`/`mac` above are then the VMAC's).
+    pub vmac: Option<VmacPlan>,
+}
+
+/// A VMAC (`use_vmac`) of an instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VmacPlan {
+    /// Its name (`vrrp.<VRID>` by default).
+    pub name: String,
+    /// Its MAC (`00:00:5e:00:01:<VRID>` by default).
+    pub mac: [u8; 6],
+    /// The parent interface's index.
+    pub parent: u32,
+    /// The parent interface's name.
+    pub parent_name: String,
+}
+
+/// The VMAC an instance asks for: (name, MAC), or `None` without `use_vmac` or for IPv6
+/// (not supported yet).
+pub fn vmac_wanted(v: &VrrpInstance) -> Option<(String, [u8; 6])> {
+    let vmac = v.use_vmac.as_ref()?;
+    let vrid = v.virtual_router_id?;
+    if v.is_ipv6() {
+        return None;
+    }
+    let name = vmac.name.clone().unwrap_or_else(|| format!("vrrp.{vrid}"));
+    let mac = vmac
+        .mac
+        .as_deref()
+        .and_then(parse_mac)
+        .unwrap_or([0x00, 0x00, 0x5e, 0x00, 0x01, vrid]);
+    Some((name, mac))
+}
+
+fn parse_mac(text: &str) -> Option<[u8; 6]> {
+    let mut mac = [0u8; 6];
+    let mut parts = text.split(':');
+    for b in &mut mac {
+        *b = u8::from_str_radix(parts.next()?, 16).ok()?;
+    }
+    parts.next().is_none().then_some(mac)
 }
 
 /// A notify slot, orderable for a map (mirrors [`NotifyScript`]).
@@ -575,6 +617,33 @@ impl Mapper<'_> {
             self.warn(format!("({name}) no virtual_router_id, instance skipped"));
             return None;
         };
+        // With a VMAC, adverts and VIPs go on the macvlan; the source address stays the
+        // parent's primary one.
+        let mut vmac = None;
+        let mut send_info = info.clone();
+        if v.use_vmac.is_some() {
+            match vmac_wanted(v) {
+                Some((vname, mac)) => match self.lookup.interface(&vname) {
+                    Some(vi) => {
+                        vmac = Some(VmacPlan {
+                            name: vname,
+                            mac,
+                            parent: info.index,
+                            parent_name: ifname.clone(),
+                        });
+                        send_info.index = vi.index;
+                        send_info.mac = Some(mac);
+                        send_info.up = vi.up;
+                    }
+                    None => self.warn(format!(
+                        "({name}) VMAC {vname} could not be created, using {ifname}"
+                    )),
+                },
+                None => self.warn(format!(
+                    "({name}) use_vmac for IPv6 is not yet supported by keepalived-rs, ignored"
+                )),
+            }
+        }
         let strict = v.strict_mode.unwrap_or(g.vrrp_strict);
         let family = if v.is_ipv6() { Family::V6 } else { Family::V4 };
         let version = match v.version.unwrap_or(g.vrrp_version) {
@@ -614,7 +683,7 @@ impl Mapper<'_> {
             vec![group]
         };
         let socket = SocketKey {
-            ifindex: info.index,
+            ifindex: send_info.index,
             family,
             unicast_src: if unicast { v.src_ip } else { None },
             group: if unicast { None } else { Some(group) },
@@ -635,12 +704,12 @@ impl Mapper<'_> {
         let vips: Vec<VipSpec> = v
             .virtual_ipaddress
             .iter()
-            .map(|a| self.vip_spec(&name, info.index, a))
+            .map(|a| self.vip_spec(&name, send_info.index, a))
             .collect();
         let excluded: Vec<VipSpec> = v
             .virtual_ipaddress_excluded
             .iter()
-            .map(|a| self.vip_spec(&name, info.index, a))
+            .map(|a| self.vip_spec(&name, send_info.index, a))
             .collect();
         let mut track_interfaces = Vec::new();
         let mut trackers = self.trackers(&name, &v.track, &mut track_interfaces);
@@ -750,9 +819,9 @@ impl Mapper<'_> {
         }
         let shell = InstanceShell {
             name,
-            ifname,
-            ifindex: info.index,
-            mac: info.mac,
+            ifname: vmac.as_ref().map_or(ifname, |m| m.name.clone()),
+            ifindex: send_info.index,
+            mac: send_info.mac,
             family,
             socket,
             src,
@@ -769,6 +838,7 @@ impl Mapper<'_> {
             notify: notify_map,
             track_interfaces,
             routes,
+            vmac,
         };
         Some((params, shell))
     }
@@ -776,7 +846,6 @@ impl Mapper<'_> {
     fn unsupported_instance_features(&mut self, v: &VrrpInstance) {
         let name = &v.name;
         let checks = [
-            (v.use_vmac.is_some(), "use_vmac"),
             (v.use_vmac_addr, "use_vmac_addr"),
             (v.use_ipvlan.is_some(), "use_ipvlan"),
             (v.vrf.is_some(), "vrf"),
@@ -1045,7 +1114,7 @@ mod tests {
         );
         let w = p.warnings.join("\n");
         assert!(w.contains("track_interface nope"), "{w}");
-        assert!(w.contains("use_vmac is not yet supported"), "{w}");
+        assert!(w.contains("VMAC vrrp.51 could not be created"), "{w}");
         assert!(
             w.contains(
                 "vrrp_script chk: not yet supported by keepalived-rs, treated as succeeding"
@@ -1100,6 +1169,31 @@ mod tests {
             "{:?}",
             p.warnings
         );
+    }
+
+    #[test]
+    fn vmac_moves_sending_and_vips_to_the_macvlan() {
+        let text = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n use_vmac\n virtual_ipaddress {\n 192.0.2.100\n }\n}\n";
+        let loaded = load_str("t.conf", text, &LoadOptions::default(), &AssumeAll);
+        let lookup = |name: &str| match name {
+            "vrrp.51" => Some(InterfaceInfo {
+                index: 9,
+                up: true,
+                ..InterfaceInfo::default()
+            }),
+            other => lookup(other),
+        };
+        let p = plan(&loaded.config, &lookup, PlanOptions::default());
+        let s = &p.shells[0];
+        assert_eq!(s.ifindex, 9);
+        assert_eq!(s.socket.ifindex, 9);
+        assert_eq!(s.vips[0].ifindex, 9);
+        assert_eq!(s.mac, Some([0, 0, 0x5e, 0, 1, 51]));
+        assert_eq!(s.src, "192.0.2.2".parse::<IpAddr>().unwrap());
+        let vm = s.vmac.as_ref().unwrap();
+        assert_eq!((vm.name.as_str(), vm.parent), ("vrrp.51", 2));
+        assert_eq!(parse_mac("00:00:5E:00:01:07"), Some([0, 0, 0x5e, 0, 1, 7]));
+        assert_eq!(parse_mac("00:00:5e:00:01"), None);
     }
 
     #[test]

@@ -174,6 +174,10 @@ impl Lab {
     }
 
     fn has(&self, node: usize, addr: &str) -> bool {
+        self.has_on(node, "eth0", addr)
+    }
+
+    fn has_on(&self, node: usize, dev: &str, addr: &str) -> bool {
         let out = Command::new("ip")
             .args([
                 "-n",
@@ -182,7 +186,7 @@ impl Lab {
                 "addr",
                 "show",
                 "dev",
-                "eth0",
+                dev,
             ])
             .output()
             .unwrap();
@@ -577,4 +581,84 @@ fn unicast_failover() {
     let t = lab.wait_for(Duration::from_secs(2), |l| l.has(1, VIP4));
     assert!(t.is_some(), "{}", lab.log(1, "b"));
     eprintln!("unicast SIGTERM handover: {t:?}");
+}
+
+#[test]
+#[ignore = "needs root + netns"]
+fn vmac_failover() {
+    if skip() {
+        return;
+    }
+    let mut lab = Lab::new();
+    let vm = |prio: u8| {
+        format!(
+            "vrrp_instance VI_1 {{\n  interface eth0\n  use_vmac\n  virtual_router_id 51\n  priority {prio}\n  virtual_ipaddress {{\n    {VIP4}/24\n  }}\n}}\n"
+        )
+    };
+    lab.start_ours(0, &vm(150), "a");
+    lab.start_ours(1, &vm(100), "b");
+    let t = lab.wait_for(Duration::from_secs(6), |l| l.has_on(0, "vrrp.51", VIP4));
+    assert!(t.is_some(), "{}", lab.log(0, "a"));
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(
+        !lab.has_on(1, "vrrp.51", VIP4),
+        "B took the VIP too:\n{}",
+        lab.log(1, "b")
+    );
+    // B resolves the VIP to the virtual MAC. (The first connection makes A learn B's MAC:
+    // A's own ARP request for B goes out of eth0 with the VIP as sender address, which
+    // would overwrite B's entry; the second resolution is the one checked.)
+    let ns_b = lab.nodes[1].ns.clone();
+    let _ = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &ns_b,
+            "timeout",
+            "2",
+            "bash",
+            "-c",
+            &format!("echo > /dev/tcp/{VIP4}/9"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    ip(&["-n", &ns_b, "neigh", "flush", "all"]);
+    // The resolution that is checked.
+    let _ = Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &ns_b,
+            "timeout",
+            "2",
+            "bash",
+            "-c",
+            &format!("echo > /dev/tcp/{VIP4}/9"),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    let neigh = Command::new("ip")
+        .args(["-n", &ns_b, "neigh"])
+        .output()
+        .unwrap();
+    let neigh = String::from_utf8_lossy(&neigh.stdout).into_owned();
+    assert!(neigh.contains("00:00:5e:00:01:33"), "{neigh}");
+    lab.signal(0, "KILL");
+    let t = lab.wait_for(MASTER_DOWN_100 + Duration::from_millis(800), |l| {
+        l.has_on(1, "vrrp.51", VIP4)
+    });
+    assert!(t.is_some(), "{}", lab.log(1, "b"));
+    eprintln!("VMAC kill -9 failover: {t:?}");
+    lab.signal(1, "TERM");
+    assert!(lab
+        .wait_exit(1, Duration::from_secs(3))
+        .is_some_and(|s| s.success()));
+    let links = Command::new("ip")
+        .args(["-n", &ns_b, "-br", "link"])
+        .output()
+        .unwrap();
+    let links = String::from_utf8_lossy(&links.stdout).into_owned();
+    assert!(!links.contains("vrrp.51"), "VMAC left behind: {links}");
 }
