@@ -577,7 +577,7 @@ impl<'a> Engine<'a> {
             self.diags.push(Diagnostic::error(
                 Some(loc),
                 format!(
-                    "too many {{...}} alternatives in '{pattern}'; only the first ones are read"
+                    "'{pattern}' has too many {{...}} alternatives or matches; only the first ones are read"
                 ),
             ));
         }

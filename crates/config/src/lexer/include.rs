@@ -23,6 +23,9 @@ pub(crate) const INCLUDE_ALL: u8 = INCLUDE_R | INCLUDE_M | INCLUDE_W | INCLUDE_B
 /// At most this many `{...}` alternatives per include (`{a,b}{c,d}...` grows exponentially).
 const MAX_ALTERNATIVES: usize = 4096;
 
+/// At most this many paths are followed per wildcard level.
+const MAX_MATCHES: usize = 10_000;
+
 /// keepalived's `is_include` + `check_include`: the include type and the file pattern (the
 /// rest of the line, blanks skipped), if `text` is an include line.
 pub(crate) fn parse_include(text: &[u8]) -> Option<(u8, &[u8])> {
@@ -325,6 +328,11 @@ fn glob_one(pattern: &str, base: &Path, found: &mut Vec<String>, res: &mut GlobR
                     res.missing_files += 1;
                 }
             }
+        }
+        if next.len() > MAX_MATCHES {
+            // `/*/*/*/*` would walk the whole file system.
+            next.truncate(MAX_MATCHES);
+            res.too_many = true;
         }
         prefixes = next;
     }
