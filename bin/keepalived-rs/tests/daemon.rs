@@ -234,6 +234,18 @@ fn daemon_lifecycle_in_a_namespace() {
         dir.join("keepalived.stats").exists()
     });
 
+    // The realtime signals of `--signum=JSON` (36) and `--signum=STATS_CLEAR` (63).
+    kill(parent_pid, "36");
+    wait_for("keepalived.json", Duration::from_secs(5), || {
+        dir.join("keepalived.json").exists()
+    });
+    fs::remove_file(dir.join("keepalived.stats")).unwrap();
+    kill(parent_pid, "63");
+    wait_for("keepalived.stats again", Duration::from_secs(5), || {
+        dir.join("keepalived.stats").exists()
+    });
+    assert!(ns.daemon.as_mut().unwrap().try_wait().unwrap().is_none());
+
     // SIGHUP with a valid config: reloaded.
     kill(parent_pid, "HUP");
     wait_for("Reload complete", Duration::from_secs(5), || {

@@ -6,6 +6,7 @@ use crate::children::{after_death, AfterDeath, ChildExit, ChildKind};
 use crate::logging::{self, PARENT_IDENT};
 use crate::os::{self, Forked, PidFileError, PidLock};
 use crate::pidfiles::pid_paths;
+use crate::signals::realtime::{self, SelfPipe};
 use crate::signals::{action_for, SignalAction};
 use crate::{dumpfile, exit, ChildEntries, ChildEntry, SupervisorOptions};
 use keepalived_config::{exit_code, load, Config, Host, LoadOptions, Loaded, Severity};
@@ -22,6 +23,19 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 const SIGNAL_TOKEN: Token = Token(0);
+const JSON_TOKEN: Token = Token(usize::MAX - 1);
+const STATS_CLEAR_TOKEN: Token = Token(usize::MAX - 2);
+
+/// What a dump request asks the VRRP child for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DumpRequest {
+    /// SIGUSR1: `keepalived.data`.
+    Data,
+    /// The JSON signal: `keepalived.json`.
+    Json,
+    /// SIGUSR2 (`clear` false) or STATS_CLEAR (`clear` true): `keepalived.stats`.
+    Stats { clear: bool },
+}
 
 /// One child the parent runs (running or waiting to be respawned).
 struct Slot {
@@ -55,6 +69,8 @@ struct Supervisor<'h> {
     config: Box<Config>,
     poll: Poll,
     signal_fd: SignalFd,
+    rt_json: Option<SelfPipe>,
+    rt_stats_clear: Option<SelfPipe>,
     parent_pid_file: Option<PidLock>,
     parent_pid: i32,
     vrrp_pid_path: PathBuf,
@@ -166,6 +182,9 @@ pub fn run(mut opts: SupervisorOptions, host: &dyn Host, entries: ChildEntries) 
         return ExitCode::from(exit::FATAL);
     }
 
+    let rt_json = watch_realtime(&poll, realtime::json_signal(), JSON_TOKEN);
+    let rt_stats_clear = watch_realtime(&poll, realtime::stats_clear_signal(), STATS_CLEAR_TOKEN);
+
     let now = Instant::now();
     let slots = vec![Slot {
         kind: ChildKind::Vrrp,
@@ -192,6 +211,8 @@ pub fn run(mut opts: SupervisorOptions, host: &dyn Host, entries: ChildEntries) 
         config,
         poll,
         signal_fd,
+        rt_json,
+        rt_stats_clear,
         parent_pid_file: Some(parent_pid_file),
         parent_pid,
         vrrp_pid_path: paths.vrrp.clone(),
@@ -210,6 +231,28 @@ pub fn run(mut opts: SupervisorOptions, host: &dyn Host, entries: ChildEntries) 
             stopped(code)
         }
         LoopEnd::Child(fd, idx) => sup.become_child(fd, idx),
+    }
+}
+
+/// Installs the self-pipe of a realtime signal and registers it; a failure only costs that
+/// signal (logged).
+fn watch_realtime(poll: &Poll, signo: i32, token: Token) -> Option<SelfPipe> {
+    let pipe = match SelfPipe::install(signo) {
+        Ok(p) => p,
+        Err(e) => {
+            warn!("cannot handle signal {signo}: {e}");
+            return None;
+        }
+    };
+    match poll
+        .registry()
+        .register(&mut SourceFd(&pipe.raw_fd()), token, Interest::READABLE)
+    {
+        Ok(()) => Some(pipe),
+        Err(e) => {
+            warn!("cannot watch signal {signo}: {e}");
+            None
+        }
     }
 }
 
@@ -307,6 +350,16 @@ impl Supervisor<'_> {
             for event in events.iter() {
                 match event.token() {
                     SIGNAL_TOKEN => self.handle_signals(),
+                    JSON_TOKEN => {
+                        if self.rt_json.as_mut().is_some_and(SelfPipe::drain) {
+                            self.request_dump(DumpRequest::Json);
+                        }
+                    }
+                    STATS_CLEAR_TOKEN => {
+                        if self.rt_stats_clear.as_mut().is_some_and(SelfPipe::drain) {
+                            self.request_dump(DumpRequest::Stats { clear: true });
+                        }
+                    }
                     Token(n) => self.handle_channel(n.saturating_sub(1)),
                 }
             }
@@ -431,6 +484,12 @@ impl Supervisor<'_> {
             Some(slot) => (slot.kind, slot.entry.take()),
             None => return ExitCode::from(exit::FATAL),
         };
+        for pipe in [self.rt_json.take(), self.rt_stats_clear.take()]
+            .into_iter()
+            .flatten()
+        {
+            pipe.uninstall();
+        }
         for fd in self.inherited_fds() {
             os::close_inherited(fd);
         }
@@ -475,8 +534,10 @@ impl Supervisor<'_> {
                     match action_for(signo) {
                         SignalAction::Stop => self.begin_stop(exit::OK),
                         SignalAction::Reload => self.reload(),
-                        SignalAction::DumpData => self.request_dump(false),
-                        SignalAction::Stats => self.request_dump(true),
+                        SignalAction::DumpData => self.request_dump(DumpRequest::Data),
+                        SignalAction::Stats => {
+                            self.request_dump(DumpRequest::Stats { clear: false })
+                        }
                         SignalAction::ChildExited => self.reap_children(),
                         SignalAction::Ignore => debug!("ignoring signal {signo}"),
                     }
@@ -722,7 +783,7 @@ impl Supervisor<'_> {
         }
     }
 
-    fn request_dump(&mut self, stats: bool) {
+    fn request_dump(&mut self, what: DumpRequest) {
         let id = self.next_request;
         self.next_request = self.next_request.wrapping_add(1);
         let Some(ch) = self
@@ -734,16 +795,22 @@ impl Supervisor<'_> {
             info!("no VRRP child running: nothing to dump");
             return;
         };
-        let (msg, name) = if stats {
-            (ToChild::Stats { id, clear: false }, "keepalived.stats")
-        } else {
-            (
+        let (msg, name) = match what {
+            DumpRequest::Data => (
                 ToChild::Dump {
                     id,
                     format: DumpFormat::Data,
                 },
                 "keepalived.data",
-            )
+            ),
+            DumpRequest::Json => (
+                ToChild::Dump {
+                    id,
+                    format: DumpFormat::Json,
+                },
+                "keepalived.json",
+            ),
+            DumpRequest::Stats { clear } => (ToChild::Stats { id, clear }, "keepalived.stats"),
         };
         ch.send(&msg);
         self.pending_dumps.insert(id, name);
