@@ -118,6 +118,44 @@ impl Ipc {
     }
 }
 
+/// The instances' next deadlines, ordered, refreshed from `Router::touched` after each
+/// input (the router itself would scan every instance).
+#[derive(Debug, Default)]
+struct TimerQueue {
+    set: std::collections::BTreeSet<(Time, usize)>,
+    at: Vec<Option<Time>>,
+}
+
+impl TimerQueue {
+    fn refresh(&mut self, router: &Router, i: usize) {
+        if self.at.len() <= i {
+            self.at.resize(i + 1, None);
+        }
+        if let Some(old) = self.at.get(i).copied().flatten() {
+            self.set.remove(&(old, i));
+        }
+        let new = router.instances().get(i).and_then(|x| x.next_deadline());
+        if let Some(slot) = self.at.get_mut(i) {
+            *slot = new;
+        }
+        if let Some(at) = new {
+            self.set.insert((at, i));
+        }
+    }
+
+    fn refresh_all(&mut self, router: &Router) {
+        self.set.clear();
+        self.at = vec![None; router.instances().len()];
+        for i in 0..router.instances().len() {
+            self.refresh(router, i);
+        }
+    }
+
+    fn first(&self) -> Option<(Time, usize)> {
+        self.set.first().copied()
+    }
+}
+
 /// The running VRRP child.
 pub struct Daemon {
     poll: Poll,
@@ -139,6 +177,8 @@ pub struct Daemon {
     next_tick: Instant,
     rx_buf: Vec<u8>,
     vmacs: Vmacs,
+    timers: TimerQueue,
+    touched: Vec<usize>,
 }
 
 /// The VMACs this process created and the sysctls it changed for them.
@@ -279,6 +319,8 @@ impl Daemon {
             next_tick: now,
             rx_buf: vec![0; 65536],
             vmacs,
+            timers: TimerQueue::default(),
+            touched: Vec::new(),
         };
         for e in d.sys.sockets.sync(d.poll.registry(), &d.plan) {
             log::error!("{e}");
@@ -297,7 +339,14 @@ impl Daemon {
     fn handle(&mut self, target: Target, input: Input) {
         let now = self.now();
         let out = self.router.handle(now, target, input);
+        self.reschedule_touched();
         self.execute(&out);
+    }
+
+    fn reschedule_touched(&mut self) {
+        for &i in self.router.touched() {
+            self.timers.refresh(&self.router, i);
+        }
     }
 
     /// Starts after a grace period for a `Resume` (child of a supervisor).
@@ -404,14 +453,22 @@ impl Daemon {
     fn fire_timers(&mut self) {
         loop {
             let now = self.now();
-            match self.router.next_timer() {
-                Some((i, d)) if d.at <= now => {
+            let Some((at, i)) = self.timers.first() else {
+                break;
+            };
+            if at > now {
+                break;
+            }
+            match self.router.instances().get(i).and_then(|x| x.next_timer()) {
+                Some(d) if d.at <= now => {
                     let out = self
                         .router
                         .handle(now, Target::Instance(i), Input::Timer(d.id));
+                    self.reschedule_touched();
+                    self.timers.refresh(&self.router, i);
                     self.execute(&out);
                 }
-                _ => break,
+                _ => self.timers.refresh(&self.router, i),
             }
         }
     }
@@ -698,6 +755,7 @@ impl Daemon {
             .reload(now, plan.instances.clone(), plan.groups.clone())
         {
             Ok(outcome) => {
+                self.timers.refresh_all(&self.router);
                 self.exec.resize(plan.shells.len());
                 for (name, actions) in &outcome.removed {
                     if let Some(shell) = old_plan.shells.iter().find(|s| &s.name == name) {
@@ -729,7 +787,7 @@ impl Daemon {
         if let Some(p) = self.pending_start {
             until = until.min(p);
         }
-        if let Some(at) = self.router.next_deadline() {
+        if let Some((at, _)) = self.timers.first() {
             until = until.min(self.epoch + at);
         }
         until.saturating_duration_since(now)
@@ -759,13 +817,20 @@ impl Daemon {
                     token => {
                         if let Some(key) = self.sys.sockets.key_of(token) {
                             let now = self.now();
+                            let mut touched = std::mem::take(&mut self.touched);
                             let out = self.sys.sockets.receive(
                                 &key,
                                 &mut self.rx_buf,
                                 now,
                                 &mut self.plan,
                                 &mut self.router,
+                                &mut touched,
                             );
+                            for &i in &touched {
+                                self.timers.refresh(&self.router, i);
+                            }
+                            touched.clear();
+                            self.touched = touched;
                             self.execute(&out);
                         }
                     }

@@ -12,7 +12,7 @@ use keepalived_vrrp::sync_group::{Routed, Router, Target};
 use keepalived_vrrp::timer::Time;
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
 
@@ -43,6 +43,31 @@ pub struct Sockets {
     by_key: BTreeMap<SocketKey, (VrrpSock, Token)>,
     by_token: BTreeMap<Token, SocketKey>,
     next: usize,
+    /// The instances of each (socket, VRID): a packet is validated only against those.
+    index: Index,
+}
+
+/// Instances by (socket, VRID).
+pub type Index = HashMap<(SocketKey, u8), Vec<usize>>;
+
+/// Builds the (socket, VRID) index of `plan`.
+pub fn index(plan: &Plan) -> Index {
+    let mut idx: Index = HashMap::new();
+    for (i, (shell, params)) in plan.shells.iter().zip(&plan.instances).enumerate() {
+        idx.entry((shell.socket, params.vrid)).or_default().push(i);
+    }
+    idx
+}
+
+/// The VRID of a received packet, read without judging it (validation does that).
+fn vrid_of(packet: &RxPacket<'_>) -> Option<u8> {
+    match packet {
+        RxPacket::Ipv4(bytes) => {
+            let ihl = usize::from(bytes.first()? & 0x0f) * 4;
+            bytes.get(ihl + 1).copied()
+        }
+        RxPacket::Ipv6 { payload, .. } => payload.get(1).copied(),
+    }
 }
 
 fn open(key: &SocketKey) -> Result<VrrpSock, String> {
@@ -80,6 +105,7 @@ impl Sockets {
     /// Opens the sockets `plan` needs and closes the ones it no longer uses. Returns one
     /// message per socket that could not be opened.
     pub fn sync(&mut self, registry: &Registry, plan: &Plan) -> Vec<String> {
+        self.index = index(plan);
         let wanted: BTreeSet<SocketKey> = plan.shells.iter().map(|s| s.socket).collect();
         let stale: Vec<SocketKey> = self
             .by_key
@@ -137,7 +163,8 @@ impl Sockets {
     }
 
     /// Reads every pending packet of socket `key` and feeds the accepted adverts to `router`;
-    /// returns the resulting actions.
+    /// returns the resulting actions, and adds the instances whose timers may have changed
+    /// to `touched`.
     pub fn receive(
         &self,
         key: &SocketKey,
@@ -145,6 +172,7 @@ impl Sockets {
         now: Time,
         plan: &mut Plan,
         router: &mut Router,
+        touched: &mut Vec<usize>,
     ) -> Vec<Routed> {
         let mut out = Vec::new();
         let Some((sock, _)) = self.by_key.get(key) else {
@@ -155,7 +183,8 @@ impl Sockets {
                 VrrpSock::V4(s) => match s.recv(buf) {
                     Ok(Some(n)) => {
                         let packet = RxPacket::Ipv4(buf.get(..n).unwrap_or(&[]));
-                        dispatch(key, packet, now, plan, router, &mut out);
+                        dispatch(key, packet, now, plan, router, &self.index, &mut out);
+                        touched.extend_from_slice(router.touched());
                     }
                     Ok(None) => break,
                     Err(e) => {
@@ -171,7 +200,8 @@ impl Sockets {
                             dst: r.dst,
                             hop_limit: r.hop_limit,
                         };
-                        dispatch(key, packet, now, plan, router, &mut out);
+                        dispatch(key, packet, now, plan, router, &self.index, &mut out);
+                        touched.extend_from_slice(router.touched());
                     }
                     Ok(None) => break,
                     Err(e) => {
@@ -185,19 +215,24 @@ impl Sockets {
     }
 }
 
-/// Validates `packet` for every instance on socket `key` and feeds the accepted advert.
+/// Validates `packet` for the instances of its VRID on socket `key` and feeds the accepted
+/// advert. A packet for no instance of ours is dropped silently (keepalived logs it at debug).
 pub fn dispatch(
     key: &SocketKey,
     packet: RxPacket<'_>,
     now: Time,
     plan: &mut Plan,
     router: &mut Router,
+    index: &Index,
     out: &mut Vec<Routed>,
 ) {
-    for (i, shell) in plan.shells.iter_mut().enumerate() {
-        if shell.socket != *key {
+    let Some(candidates) = vrid_of(&packet).and_then(|v| index.get(&(*key, v))) else {
+        return;
+    };
+    for &i in candidates {
+        let Some(shell) = plan.shells.get_mut(i) else {
             continue;
-        }
+        };
         shell.rx.last_master = router
             .instances()
             .get(i)
@@ -273,12 +308,14 @@ mod tests {
         let mut pkt = Vec::new();
         encode_ipv4_advert(&advert, &send, V4Checksum::Standard, &mut pkt).unwrap();
         let mut out = Vec::new();
+        let idx = index(&p);
         dispatch(
             &key,
             RxPacket::Ipv4(&pkt),
             Duration::from_millis(10),
             &mut p,
             &mut router,
+            &idx,
             &mut out,
         );
         assert_eq!(router.instances()[0].stats().advert_rcvd, 1);
@@ -295,6 +332,7 @@ mod tests {
             Duration::from_millis(20),
             &mut p,
             &mut router,
+            &idx,
             &mut out,
         );
         assert_eq!(router.instances()[0].stats().ip_ttl_err, 1);
