@@ -263,15 +263,25 @@ fn daemon_lifecycle_in_a_namespace() {
     assert!(ns.daemon.as_mut().unwrap().try_wait().unwrap().is_none());
     assert!(ns.addrs().contains("192.0.2.100/24"));
 
-    // Two SIGHUPs back to back: the second waits for the first, both complete.
+    // Two SIGHUPs back to back: the second is queued behind the first (or coalesced with it
+    // by the kernel, as standard signals are); every reload started completes.
     fs::write(&conf, &good).unwrap();
     let before = log().matches("Reload complete").count();
     kill(parent_pid, "HUP");
     kill(parent_pid, "HUP");
-    wait_for("two more reloads", Duration::from_secs(5), || {
-        log().matches("Reloading ...").count() >= 4
-            && log().matches("Reload complete").count() >= before + 2
-    });
+    wait_for(
+        "reload after the refused one",
+        Duration::from_secs(5),
+        || {
+            log().matches("Reloading ...").count() >= 3
+                && log().matches("Reload complete").count() > before
+        },
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    let text = log();
+    let started = text.matches("Reloading ...").count() - 2;
+    let queued = text.contains("queued");
+    assert!(started == 1 && !queued || started == 2, "{text}");
     assert!(ns.addrs().contains("192.0.2.100/24"));
 
     // SIGTERM: clean exit 0, pid files removed, VIP released.

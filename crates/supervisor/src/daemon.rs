@@ -6,6 +6,7 @@ use crate::children::{after_death, AfterDeath, ChildExit, ChildKind};
 use crate::logging::{self, PARENT_IDENT};
 use crate::os::{self, Forked, PidFileError, PidLock};
 use crate::pidfiles::pid_paths;
+use crate::reload::{ReloadQueue, ReloadRequest};
 use crate::signals::realtime::{self, SelfPipe};
 use crate::signals::{action_for, SignalAction};
 use crate::{dumpfile, exit, ChildEntries, ChildEntry, SupervisorOptions};
@@ -49,7 +50,6 @@ struct Slot {
     backoff: Backoff,
     restart_at: Option<Instant>,
     ready: bool,
-    reloading: bool,
     pid_file: Option<PidLock>,
     /// The VRRP instances' last reported states, sent to a respawned child as `Resume`.
     last_states: BTreeMap<String, InstanceStatus>,
@@ -76,7 +76,7 @@ struct Supervisor<'h> {
     vrrp_pid_path: PathBuf,
     slots: Vec<Slot>,
     startup_reported: bool,
-    reload_queued: bool,
+    reloads: ReloadQueue,
     /// Set when stopping: the deadline after which children are killed.
     stop_deadline: Option<Instant>,
     killed: bool,
@@ -196,7 +196,6 @@ pub fn run(mut opts: SupervisorOptions, host: &dyn Host, entries: ChildEntries) 
         backoff: Backoff::new(),
         restart_at: vrrp_wanted.then_some(now),
         ready: false,
-        reloading: false,
         pid_file: vrrp_pid_file,
         last_states: BTreeMap::new(),
     }];
@@ -218,7 +217,7 @@ pub fn run(mut opts: SupervisorOptions, host: &dyn Host, entries: ChildEntries) 
         vrrp_pid_path: paths.vrrp.clone(),
         slots,
         startup_reported: false,
-        reload_queued: false,
+        reloads: ReloadQueue::default(),
         stop_deadline: None,
         killed: false,
         exit_code: exit::OK,
@@ -435,7 +434,6 @@ impl Supervisor<'_> {
             slot.pid = Some(pid);
             slot.started = Instant::now();
             slot.ready = false;
-            slot.reloading = false;
             if let Some(p) = slot.pid_file.as_mut() {
                 if let Err(e) = p.write_pid(pid) {
                     warn!("cannot write {}: {e}", p.path().display());
@@ -578,7 +576,6 @@ impl Supervisor<'_> {
         };
         slot.pid = None;
         slot.ready = false;
-        let was_reloading = std::mem::take(&mut slot.reloading);
         if stopping {
             debug!("{} child process({pid}) exited: {how:?}", slot.kind.label());
             return;
@@ -596,9 +593,7 @@ impl Supervisor<'_> {
             AfterDeath::Terminate(code) => self.begin_stop(code),
             AfterDeath::Exit => self.begin_stop(exit::OK),
         }
-        if was_reloading {
-            self.reload_step_done();
-        }
+        self.reload_step_done(idx);
     }
 
     fn handle_channel(&mut self, idx: usize) {
@@ -640,9 +635,7 @@ impl Supervisor<'_> {
                 for w in warnings {
                     warn!("{w}");
                 }
-                if std::mem::take(&mut slot.reloading) {
-                    self.reload_step_done();
-                }
+                self.reload_step_done(idx);
             }
             ToParent::InstanceState(status) => {
                 slot.last_states.insert(status.name.clone(), status);
@@ -714,9 +707,8 @@ impl Supervisor<'_> {
         if self.stop_deadline.is_some() {
             return;
         }
-        if self.slots.iter().any(|s| s.reloading) {
+        if self.reloads.request() == ReloadRequest::Queued {
             info!("Reload requested while a reload is running: queued");
-            self.reload_queued = true;
             return;
         }
         info!("Reloading ...");
@@ -738,8 +730,8 @@ impl Supervisor<'_> {
         let vrrp_enabled = self.opts.only_vrrp || !self.opts.only_check;
         let vrrp_wanted = vrrp_enabled && (self.opts.all || !self.config.vrrp_instances.is_empty());
         let now = Instant::now();
-        let mut sent = false;
-        for slot in &mut self.slots {
+        let mut sent = Vec::new();
+        for (idx, slot) in self.slots.iter_mut().enumerate() {
             if slot.kind == ChildKind::Vrrp && vrrp_wanted && !slot.wanted {
                 slot.wanted = true;
                 if slot.pid_file.is_none() {
@@ -758,8 +750,7 @@ impl Supervisor<'_> {
                     ch.send(&ToChild::Reload {
                         config: self.config.clone(),
                     });
-                    slot.reloading = true;
-                    sent = true;
+                    sent.push(idx);
                 }
                 _ => {
                     if slot.wanted && slot.pid.is_none() && slot.restart_at.is_none() {
@@ -768,18 +759,18 @@ impl Supervisor<'_> {
                 }
             }
         }
-        if !sent {
+        if self.reloads.started(sent) {
             info!("Reload complete");
         }
     }
 
-    fn reload_step_done(&mut self) {
-        if self.slots.iter().any(|s| s.reloading) {
-            return;
-        }
-        info!("Reload complete");
-        if std::mem::take(&mut self.reload_queued) {
-            self.reload();
+    /// Child `idx` finished its part of a reload (answered or died).
+    fn reload_step_done(&mut self, idx: usize) {
+        if let Some(run_queued) = self.reloads.child_done(idx) {
+            info!("Reload complete");
+            if run_queued {
+                self.reload();
+            }
         }
     }
 

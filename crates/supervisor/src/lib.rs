@@ -17,6 +17,7 @@ pub mod dumpfile;
 pub mod logging;
 pub mod os;
 pub mod pidfiles;
+pub mod reload;
 pub mod signals;
 pub mod stand_in;
 
