@@ -24,6 +24,13 @@ pub fn run(cli: &Cli) -> ExitCode {
             None => bad_facility = Some(text.clone()),
         }
     }
+    let umask = cli.umask.as_deref().and_then(|text| {
+        let mask = keepalived_supervisor::parse_umask(text);
+        if mask.is_none() {
+            eprintln!("keepalived-rs: invalid umask '{text}': ignored");
+        }
+        mask
+    });
     let opts = SupervisorOptions {
         config_path: cli.use_file.clone(),
         config_id: cli.config_id.clone().unwrap_or_else(default_config_id),
@@ -38,6 +45,7 @@ pub fn run(cli: &Cli) -> ExitCode {
             checker: cli.checkers_pid.clone(),
         },
         log,
+        umask,
     };
     if let Some(text) = bad_facility {
         eprintln!("keepalived-rs: invalid log facility '{text}': using daemon");

@@ -182,6 +182,16 @@ fn daemon_lifecycle_in_a_namespace() {
     let first_child = read_pid(&pid_r).expect("vrrp pid file");
     assert_ne!(first_child, parent_pid);
     assert!(!pid_c.exists(), "no checker: no checkers pid file");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(&pid_p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o644);
+        let status = fs::read_to_string(format!("/proc/{parent_pid}/status")).unwrap();
+        assert!(
+            status.contains("Umask:\t0177"),
+            "keepalived's default umask"
+        );
+    }
     wait_for("MASTER with the VIP", Duration::from_secs(10), || {
         ns.addrs().contains("192.0.2.100/24")
     });

@@ -144,6 +144,12 @@ pub fn run(mut opts: SupervisorOptions, host: &dyn Host, entries: ChildEntries) 
         None
     };
 
+    let umask = opts
+        .umask
+        .or(config.global.umask)
+        .unwrap_or(crate::DEFAULT_UMASK);
+    nix::sys::stat::umask(nix::sys::stat::Mode::from_bits_truncate(umask));
+
     if !opts.dont_fork {
         if let Err(e) = os::daemonize() {
             error!("cannot daemonise: {e}");

@@ -73,9 +73,46 @@ pub struct SupervisorOptions {
     pub pid_overrides: PidOverrides,
     /// Logging (`-l`, `-G`, `-S`, `-D`).
     pub log: LogSettings,
+    /// `-u MASK`: overrides the config's `umask` and keepalived's default [`DEFAULT_UMASK`].
+    pub umask: Option<u32>,
+}
+
+/// keepalived's umask when neither `-u` nor `umask` says otherwise: only the owner may read
+/// and write what the daemon creates (pid files are created before it applies).
+pub const DEFAULT_UMASK: u32 = 0o177;
+
+/// Parses a umask the way C's `strtoul(text, _, 0)` does: `0x..` hex, `0..` octal, else
+/// decimal. Masks above 0o777 are refused.
+pub fn parse_umask(text: &str) -> Option<u32> {
+    let t = text.trim();
+    let value = if let Some(hex) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        u32::from_str_radix(hex, 16).ok()?
+    } else if t.len() > 1 && t.starts_with('0') {
+        u32::from_str_radix(t.get(1..)?, 8).ok()?
+    } else {
+        t.parse().ok()?
+    };
+    (value <= 0o777).then_some(value)
 }
 
 /// Runs the daemon. Returns the parent's exit status, or, in a forked child, the child's.
 pub fn run(opts: SupervisorOptions, host: &dyn Host, entries: ChildEntries) -> ExitCode {
     daemon::run(opts, host, entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn umask_bases() {
+        assert_eq!(parse_umask("0177"), Some(0o177));
+        assert_eq!(parse_umask("022"), Some(0o22));
+        assert_eq!(parse_umask("18"), Some(18));
+        assert_eq!(parse_umask("0x1ff"), Some(0o777));
+        assert_eq!(parse_umask("0"), Some(0));
+        assert_eq!(parse_umask("01000"), None);
+        assert_eq!(parse_umask("089"), None);
+        assert_eq!(parse_umask("abc"), None);
+    }
 }
