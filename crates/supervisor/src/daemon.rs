@@ -92,6 +92,8 @@ pub fn run(mut opts: SupervisorOptions, host: &dyn Host, entries: ChildEntries) 
         "Starting keepalived-rs v{} (keepalived 2.2 compatible)",
         env!("CARGO_PKG_VERSION")
     );
+    let args: Vec<String> = std::env::args().map(|a| format!("'{a}'")).collect();
+    info!("Command line: {}", args.join(" "));
     // daemonising changes directory to /: keep the configuration path meaningful for reloads.
     if opts.config_path.is_relative() {
         if let Ok(cwd) = std::env::current_dir() {
