@@ -1,6 +1,7 @@
 //! One message <-> one frame: a `u32` big-endian payload length, then the bincode payload.
 
 use crate::error::{EncodeError, FrameError};
+use crate::message::Message;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -99,7 +100,13 @@ pub fn encode_into<M: Serialize>(msg: &M, out: &mut Vec<u8>) -> Result<(), Encod
 /// What a hostile payload can make this allocate is proportional to its length: at most
 /// 64 times it (at least 64 KiB) for strings, plus serde's capped pre-allocation (1 MiB) for
 /// each sequence being decoded at the same time.
-pub fn decode_payload<M: DeserializeOwned>(payload: &[u8]) -> Result<M, FrameError> {
+pub fn decode_payload<M: Message>(payload: &[u8]) -> Result<M, FrameError> {
+    M::decode_frame(payload)
+}
+
+/// The body of [`Message::decode_frame`]. Generic code instantiated once per message type,
+/// inside this crate (see [`Message::decode_frame`]).
+pub(crate) fn decode_checked<M: DeserializeOwned>(payload: &[u8]) -> Result<M, FrameError> {
     match decode_tiered::<M>(payload) {
         Ok((msg, used)) if used == payload.len() => Ok(msg),
         Ok((_, used)) => Err(FrameError::TrailingBytes {

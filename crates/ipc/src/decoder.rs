@@ -29,7 +29,7 @@
 
 use crate::codec::{decode_payload, HEADER_LEN, MAX_FRAME_LEN};
 use crate::error::FrameError;
-use serde::de::DeserializeOwned;
+use crate::message::Message;
 use std::marker::PhantomData;
 
 /// Counters of what a [`FrameDecoder`] has seen.
@@ -143,7 +143,7 @@ impl<M> FrameDecoder<M> {
     }
 }
 
-impl<M: DeserializeOwned> FrameDecoder<M> {
+impl<M: Message> FrameDecoder<M> {
     /// The next message, `Ok(None)` if more bytes are needed.
     ///
     /// [`FrameError::Decode`] and [`FrameError::TrailingBytes`] drop one frame: call `pop` again

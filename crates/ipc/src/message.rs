@@ -7,6 +7,8 @@
 //! different builds still read each other's `Hello` and report a version mismatch instead of
 //! garbage.
 
+use crate::codec::decode_checked;
+use crate::error::FrameError;
 use keepalived_config::Config;
 use serde::{Deserialize, Serialize};
 
@@ -227,12 +229,19 @@ pub enum ToParent {
     },
 }
 
-/// What both message enums share: a `Hello` to open a channel with.
+/// What both message enums share: a `Hello` to open a channel with, and their decoder.
 pub trait Message: Serialize + serde::de::DeserializeOwned {
     /// `Hello` carrying `version`.
     fn hello(version: u32) -> Self;
     /// The version if this is a `Hello`.
     fn hello_version(&self) -> Option<u32>;
+    /// Decodes one frame's payload; use [`decode_payload`](crate::decode_payload) or
+    /// [`FrameDecoder`](crate::FrameDecoder).
+    ///
+    /// A method rather than a generic function so that the deserializer, instantiated for
+    /// several byte limits and holding the whole configuration model, is compiled once in this
+    /// crate instead of in every crate that reads messages.
+    fn decode_frame(payload: &[u8]) -> Result<Self, FrameError>;
 }
 
 impl Message for ToChild {
@@ -245,6 +254,9 @@ impl Message for ToChild {
             _ => None,
         }
     }
+    fn decode_frame(payload: &[u8]) -> Result<Self, FrameError> {
+        decode_checked(payload)
+    }
 }
 
 impl Message for ToParent {
@@ -256,5 +268,8 @@ impl Message for ToParent {
             Self::Hello { version } => Some(*version),
             _ => None,
         }
+    }
+    fn decode_frame(payload: &[u8]) -> Result<Self, FrameError> {
+        decode_checked(payload)
     }
 }
