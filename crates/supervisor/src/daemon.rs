@@ -6,7 +6,7 @@ use crate::children::{after_death, AfterDeath, ChildExit, ChildKind};
 use crate::logging::{self, PARENT_IDENT};
 use crate::os::{self, Forked, PidFileError, PidLock};
 use crate::pidfiles::pid_paths;
-use crate::reload::{ReloadQueue, ReloadRequest};
+use crate::reload::{unchangeable_setting, ReloadQueue, ReloadRequest};
 use crate::signals::realtime::{self, SelfPipe};
 use crate::signals::{action_for, SignalAction};
 use crate::{dumpfile, exit, ChildEntries, ChildEntry, SupervisorOptions};
@@ -616,8 +616,15 @@ impl Supervisor<'_> {
             self.on_message(idx, msg);
         }
         if got.closed {
-            debug!("IPC channel of child {idx} closed");
             self.close_channel(idx);
+            // A child without its channel cannot be told anything: end it, and the usual
+            // death handling respawns it (when it already exited, this is a no-op).
+            if let Some(slot) = self.slots.get(idx) {
+                if let (Some(pid), None) = (slot.pid, self.stop_deadline) {
+                    debug!("IPC channel of {} child {pid} closed", slot.kind.label());
+                    let _ = os::kill(pid, Signal::SIGTERM);
+                }
+            }
         }
     }
 
@@ -730,6 +737,10 @@ impl Supervisor<'_> {
                 .any(|d| d.severity == Severity::Error)
         {
             error!("The new configuration has errors: keeping the running configuration");
+            return;
+        }
+        if let Some(what) = unchangeable_setting(&self.config, &loaded.config) {
+            error!("Cannot change {what} at a reload - please restart");
             return;
         }
         *self.config = loaded.config;

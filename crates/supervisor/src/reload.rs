@@ -1,7 +1,24 @@
 //! Reload bookkeeping: which children still have to answer `ReloadDone`, and the one reload
 //! keepalived queues behind a running one (`config_notify.c:queue_reload`).
 
+use keepalived_config::Config;
 use std::collections::BTreeSet;
+
+/// Settings keepalived refuses to change at a reload ("Cannot change X at a reload - please
+/// restart"); the first one that differs, if any.
+pub fn unchangeable_setting(old: &Config, new: &Config) -> Option<&'static str> {
+    if old.net_namespace != new.net_namespace {
+        Some("net_namespace")
+    } else if old.net_namespace_ipvs != new.net_namespace_ipvs {
+        Some("net_namespace_ipvs")
+    } else if old.instance != new.instance {
+        Some("instance")
+    } else if old.global.nftables != new.global.nftables {
+        Some("nftables")
+    } else {
+        None
+    }
+}
 
 /// What a SIGHUP leads to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +73,21 @@ impl ReloadQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn namespace_and_instance_cannot_change() {
+        let old = Config::default();
+        assert_eq!(unchangeable_setting(&old, &old.clone()), None);
+        let mut new = old.clone();
+        new.net_namespace = Some("blue".into());
+        assert_eq!(unchangeable_setting(&old, &new), Some("net_namespace"));
+        let mut new = old.clone();
+        new.instance = Some("two".into());
+        assert_eq!(unchangeable_setting(&old, &new), Some("instance"));
+        let mut new = old.clone();
+        new.child_wait_time = std::time::Duration::from_secs(9);
+        assert_eq!(unchangeable_setting(&old, &new), None);
+    }
 
     #[test]
     fn single_reload_completes_when_every_child_answers() {
