@@ -744,6 +744,17 @@ impl Supervisor<'_> {
             return;
         }
         *self.config = loaded.config;
+        // Instances gone from the configuration must not be resumed by a later respawn.
+        let names: std::collections::HashSet<&str> = self
+            .config
+            .vrrp_instances
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect();
+        for slot in &mut self.slots {
+            slot.last_states
+                .retain(|name, _| names.contains(name.as_str()));
+        }
         let check_enabled = self.opts.only_check || !self.opts.only_vrrp;
         warn_checker(&self.config, check_enabled);
         let vrrp_enabled = self.opts.only_vrrp || !self.opts.only_check;
