@@ -9,6 +9,18 @@
 //!
 //! [`run_child`] is what the supervisor calls after fork; [`run_standalone`] runs without a
 //! parent (the `vrrpd_standalone` binary).
+//!
+//! Choices and gaps (each unsupported configured feature is also logged as a warning):
+//! * `vrrp_script` results come from the checker over IPC (`TrackUpdate`/`TrackerUpdate`).
+//!   Without a checker ([`VrrpdOptions::scripts_supported`] false) every tracked script is
+//!   treated as succeeding, with one warning per script: an untested script must not take
+//!   every node to FAULT (with weight 0) and so drop the VIP everywhere.
+//! * `track_file` is polled once a second (no inotify); a missing or non-numeric file reads 0.
+//! * Not done yet: `virtual_rules`, `static_*`, IPv6 `use_vmac`, `use_ipvlan`, `vrf`,
+//!   `no_accept` firewall rules, `track_process`, `track_bfd`, `notify_deleted`, FIFO
+//!   scripts, `vrrp_garp_interval` pacing, VMACs for instances added by a reload, and FAULT
+//!   when the interface's primary address disappears.
+//! * A child started by `Start` waits up to 200 ms for a `Resume` before starting afresh.
 
 pub mod event_loop;
 pub mod exec;
