@@ -5,8 +5,9 @@ use crate::message::Message;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-/// The largest payload a frame may carry. A 1,000-instance configuration is a few hundred KiB,
-/// so this leaves ample room while capping what a hostile length prefix can make us allocate.
+/// The largest payload a frame may carry. A 1,000-instance configuration is about 300 KB and a
+/// 10,000-instance one about 3 MB, so this leaves ample room while capping what a peer can make
+/// a decoder buffer.
 pub const MAX_FRAME_LEN: usize = 64 * 1024 * 1024;
 
 /// Size of the length prefix.
