@@ -30,6 +30,10 @@ pub trait Os {
     fn add_route(&mut self, route: &VRoute) -> Result<bool, String>;
     /// Removes a route; `Ok(false)` when it was not there.
     fn del_route(&mut self, route: &VRoute) -> Result<bool, String>;
+    /// Adds an `ip rule`; `Ok(false)` when it was already there.
+    fn add_rule(&mut self, rule: &keepalived_sys::netlink::RuleSpec) -> Result<bool, String>;
+    /// Removes an `ip rule`; `Ok(false)` when it was not there.
+    fn del_rule(&mut self, rule: &keepalived_sys::netlink::RuleSpec) -> Result<bool, String>;
     /// Sends a whole Ethernet frame on interface `ifindex`.
     fn send_frame(&mut self, ifindex: u32, frame: &[u8]) -> Result<(), String>;
     /// The MAC address of interface `ifindex`.
@@ -137,6 +141,11 @@ impl Executor {
                     }
                 }
                 if *routes_and_rules {
+                    for r in &shell.rules {
+                        if let Err(e) = os.add_rule(r) {
+                            log::error!("({}) cannot add rule: {e}", shell.name);
+                        }
+                    }
                     for r in &shell.routes {
                         if let Err(e) = os.add_route(r) {
                             log::error!(
@@ -158,6 +167,11 @@ impl Executor {
                     return;
                 }
                 if *routes_and_rules {
+                    for r in &shell.rules {
+                        if let Err(e) = os.del_rule(r) {
+                            log::error!("({}) cannot remove rule: {e}", shell.name);
+                        }
+                    }
                     for r in &shell.routes {
                         if let Err(e) = os.del_route(r) {
                             log::error!(
@@ -346,6 +360,14 @@ mod tests {
         fn del_route(&mut self, r: &VRoute) -> Result<bool, String> {
             self.calls
                 .push(format!("del route {}/{}", r.dst, r.prefix_len));
+            Ok(true)
+        }
+        fn add_rule(&mut self, _: &keepalived_sys::netlink::RuleSpec) -> Result<bool, String> {
+            self.calls.push("add rule".into());
+            Ok(true)
+        }
+        fn del_rule(&mut self, _: &keepalived_sys::netlink::RuleSpec) -> Result<bool, String> {
+            self.calls.push("del rule".into());
             Ok(true)
         }
         fn send_frame(&mut self, i: u32, f: &[u8]) -> Result<(), String> {

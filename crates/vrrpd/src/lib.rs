@@ -16,7 +16,7 @@
 //!   treated as succeeding, with one warning per script: an untested script must not take
 //!   every node to FAULT (with weight 0) and so drop the VIP everywhere.
 //! * `track_file` is polled once a second (no inotify); a missing or non-numeric file reads 0.
-//! * Not done yet: `virtual_rules`, `static_*`, IPv6 `use_vmac`, `use_ipvlan`, `vrf`,
+//! * Not done yet: `static_*`, IPv6 `use_vmac`, `use_ipvlan`, `vrf`,
 //!   `no_accept` firewall rules, `track_process`, `track_bfd`, `notify_deleted`, FIFO
 //!   scripts, `vrrp_garp_interval` pacing, VMACs for instances added by a reload, and FAULT
 //!   when the interface's primary address disappears.

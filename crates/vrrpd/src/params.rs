@@ -12,6 +12,7 @@
 use keepalived_config::model::vrrp::{AuthType, TrackRef, UnicastChecksumCompat as CfgCompat};
 use keepalived_config::model::{Broadcast, Script, ScriptUser, VirtualAddress, VrrpInstance};
 use keepalived_config::Config;
+use keepalived_sys::netlink::RuleSpec;
 use keepalived_vrrp::codec::{RxParams, UnicastChecksumCompat, UnicastPeer, V4Checksum};
 use keepalived_vrrp::instance::{
     GarpParams, InitialState, InstanceParams, NotifyParams, NotifyScript, Tracker, TrackerKind,
@@ -224,6 +225,75 @@ pub fn parse_route(
     Some(r)
 }
 
+/// Parses one `virtual_rules` line (`ip rule` words) into rtnetlink's plain rule data.
+/// `ipv6` is the family when neither `from` nor `to` says. Unknown options are reported in
+/// `warnings` and ignored.
+pub fn parse_rule(words: &[String], ipv6: bool, warnings: &mut Vec<String>) -> RuleSpec {
+    use keepalived_sys::netlink::{
+        FR_ACT_BLACKHOLE, FR_ACT_GOTO, FR_ACT_PROHIBIT, FR_ACT_UNREACHABLE,
+    };
+    let line = words.join(" ");
+    let mut r = RuleSpec::new(ipv6);
+    let prefix = |w: &str| -> Option<(IpAddr, u8)> {
+        let (a, len) = match w.split_once('/') {
+            Some((a, l)) => (a, l.parse::<u8>().ok()),
+            None => (w, None),
+        };
+        let ip: IpAddr = a.parse().ok()?;
+        Some((ip, len.unwrap_or(if ip.is_ipv4() { 32 } else { 128 })))
+    };
+    let mut it = words.iter();
+    while let Some(w) = it.next() {
+        let mut arg = || it.next().cloned().unwrap_or_default();
+        match w.as_str() {
+            "from" => r.from = prefix(&arg()),
+            "to" => r.to = prefix(&arg()),
+            "not" => r.invert = true,
+            "table" | "lookup" => {
+                let t = arg();
+                r.table = match t.as_str() {
+                    "main" => 254,
+                    "local" => 255,
+                    "default" => 253,
+                    n => n.parse().unwrap_or(254),
+                }
+            }
+            "priority" | "preference" | "pref" => r.priority = arg().parse().ok(),
+            "iif" | "dev" => r.iif = Some(arg()),
+            "oif" => r.oif = Some(arg()),
+            "fwmark" => {
+                let m = arg();
+                let num = |t: &str| {
+                    t.strip_prefix("0x")
+                        .map_or_else(|| t.parse().ok(), |h| u32::from_str_radix(h, 16).ok())
+                };
+                r.fwmark = match m.split_once('/') {
+                    Some((v, mask)) => num(v).map(|v| (v, num(mask))),
+                    None => num(&m).map(|v| (v, None)),
+                };
+            }
+            "tos" | "dsfield" => r.tos = arg().parse().unwrap_or(0),
+            "goto" => {
+                r.action = FR_ACT_GOTO;
+                r.goto = arg().parse().ok();
+            }
+            "blackhole" => r.action = FR_ACT_BLACKHOLE,
+            "unreachable" => r.action = FR_ACT_UNREACHABLE,
+            "prohibit" => r.action = FR_ACT_PROHIBIT,
+            other => {
+                warnings.push(format!(
+                    "virtual rule {line}: option {other} is not yet supported by keepalived-rs, ignored"
+                ));
+                let _ = arg();
+            }
+        }
+    }
+    if let Some((a, _)) = r.from.or(r.to) {
+        r.ipv6 = a.is_ipv6();
+    }
+    r
+}
+
 /// A notify command line with the user it runs as.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyCommand {
@@ -268,6 +338,8 @@ pub struct InstanceShell {
     pub track_interfaces: Vec<(String, u32)>,
     /// `virtual_routes`.
     pub routes: Vec<VRoute>,
+    /// `virtual_rules` (plain rtnetlink data).
+    pub rules: Vec<RuleSpec>,
     /// `use_vmac`: the macvlan the instance sends from and puts its VIPs on (the shell
     /// creates it before planning; `ifindex`/`mac` above are then the VMAC's).
     pub vmac: Option<VmacPlan>,
@@ -814,6 +886,11 @@ impl Mapper<'_> {
             .iter()
             .filter_map(|r| parse_route(&r.words, info.index, self.lookup, &mut route_warnings))
             .collect();
+        let rules = v
+            .virtual_rules
+            .iter()
+            .map(|r| parse_rule(&r.words, family == Family::V6, &mut route_warnings))
+            .collect();
         for w in route_warnings {
             self.warn(format!("({name}) {w}"));
         }
@@ -838,6 +915,7 @@ impl Mapper<'_> {
             notify: notify_map,
             track_interfaces,
             routes,
+            rules,
             vmac,
         };
         Some((params, shell))
@@ -849,7 +927,6 @@ impl Mapper<'_> {
             (v.use_vmac_addr, "use_vmac_addr"),
             (v.use_ipvlan.is_some(), "use_ipvlan"),
             (v.vrf.is_some(), "vrf"),
-            (!v.virtual_rules.is_empty(), "virtual_rules"),
             (v.accept == Some(false), "no_accept (firewall rules)"),
             (v.unicast_fault_no_peer, "unicast_fault_no_peer"),
             (v.track_src_ip, "track_src_ip"),
@@ -1194,6 +1271,28 @@ mod tests {
         assert_eq!((vm.name.as_str(), vm.parent), ("vrrp.51", 2));
         assert_eq!(parse_mac("00:00:5E:00:01:07"), Some([0, 0, 0x5e, 0, 1, 7]));
         assert_eq!(parse_mac("00:00:5e:00:01"), None);
+    }
+
+    #[test]
+    fn virtual_rules() {
+        let mut w = Vec::new();
+        let words = |t: &str| t.split(' ').map(String::from).collect::<Vec<_>>();
+        let r = parse_rule(
+            &words("from 192.0.2.100 table 100 priority 10"),
+            false,
+            &mut w,
+        );
+        assert_eq!(r.from, Some(("192.0.2.100".parse().unwrap(), 32)));
+        assert_eq!((r.table, r.priority), (100, Some(10)));
+        let r = parse_rule(
+            &words("to fd00::/64 fwmark 0x10/0xff blackhole"),
+            false,
+            &mut w,
+        );
+        assert!(r.ipv6);
+        assert_eq!(r.fwmark, Some((16, Some(255))));
+        assert_eq!(r.action, keepalived_sys::netlink::FR_ACT_BLACKHOLE);
+        assert!(w.is_empty(), "{w:?}");
     }
 
     #[test]

@@ -251,6 +251,14 @@ impl Os for System {
             .map_err(|e| e.to_string())
     }
 
+    fn add_rule(&mut self, rule: &keepalived_sys::netlink::RuleSpec) -> Result<bool, String> {
+        self.rtnl.add_rule(rule).map_err(|e| e.to_string())
+    }
+
+    fn del_rule(&mut self, rule: &keepalived_sys::netlink::RuleSpec) -> Result<bool, String> {
+        self.rtnl.del_rule(rule).map_err(|e| e.to_string())
+    }
+
     fn send_frame(&mut self, ifindex: u32, frame: &[u8]) -> Result<(), String> {
         let sock = match self.packet.entry(ifindex) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),

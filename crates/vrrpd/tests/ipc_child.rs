@@ -81,7 +81,7 @@ fn supervisor_protocol() {
     ip(&["-n", &ns.0, "addr", "add", "192.0.2.1/24", "dev", "eth0"]);
     ip(&["-n", &ns.0, "link", "set", "eth0", "up"]);
     ip(&["-n", &ns.0, "link", "set", "eth1", "up"]);
-    let text = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 9\n state MASTER\n priority 255\n virtual_ipaddress {\n 192.0.2.50/24\n }\n virtual_routes {\n 198.51.100.0/24 via 192.0.2.254\n }\n}\n";
+    let text = "vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 9\n state MASTER\n priority 255\n virtual_ipaddress {\n 192.0.2.50/24\n }\n virtual_routes {\n 198.51.100.0/24 via 192.0.2.254\n }\n virtual_rules {\n from 192.0.2.50 table 100 priority 1000\n }\n}\n";
     let loaded = load_str("t.conf", text, &LoadOptions::default(), &AssumeAll);
     let (ours, theirs) = UnixStream::pair().unwrap();
     theirs
@@ -145,7 +145,7 @@ fn supervisor_protocol() {
     assert!(text.contains("State = MASTER"), "{text}");
     // Reload: add a VIP (the other stays), then remove the first one; no transition.
     let reload = |vips: &str| {
-        let text = format!("vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 9\n state MASTER\n priority 255\n virtual_ipaddress {{\n{vips} }}\n virtual_routes {{\n 198.51.100.0/24 via 192.0.2.254\n }}\n}}\n");
+        let text = format!("vrrp_instance VI_1 {{\n interface eth0\n virtual_router_id 9\n state MASTER\n priority 255\n virtual_ipaddress {{\n{vips} }}\n virtual_routes {{\n 198.51.100.0/24 via 192.0.2.254\n }}\n virtual_rules {{\n from 192.0.2.50 table 100 priority 1000\n }}\n}}\n");
         let loaded = load_str("t.conf", &text, &LoadOptions::default(), &AssumeAll);
         ToChild::Reload {
             config: Box::new(loaded.config),
