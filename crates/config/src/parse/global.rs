@@ -496,7 +496,8 @@ pub(crate) const GLOBAL: &[Keyword<GlobalDefs>] = &[
     kw("reload_time_file", not_impl),
     kw("reload_repeat", not_impl),
     kw("reload_file", not_impl),
-    kw("include_check", not_impl),
+    // The lexer applies include_check while it reads includes.
+    kw("include_check", super::framework::ignore),
     kw("config_save_dir", not_impl),
     kw("tmp_config_directory", not_impl),
     kw("data_use_instance", not_impl),

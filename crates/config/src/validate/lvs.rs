@@ -14,6 +14,8 @@ use crate::host::Host;
 use crate::model::lvs::*;
 use crate::model::{Config, Script};
 use crate::source::Loc;
+use std::collections::HashSet;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 /// Runs every LVS check over `config`, appending findings to `diags`.
@@ -285,9 +287,11 @@ fn check_virtual_server(
     let mut vs_method = vs.method;
     let mut weight_sum: u32 = 0;
     let mut kept: Vec<&RealServer> = Vec::new();
+    // A set beside `kept`: generated configs have thousands of real servers per service.
+    let mut kept_keys: HashSet<(IpAddr, u16)> = HashSet::new();
     let mut ss_inhibit = vs.sorry_server.as_ref().map(|s| s.inhibit);
     for rs in &vs.real_servers {
-        if kept.iter().any(|k| k.ip == rs.ip && k.port == rs.port) {
+        if !kept_keys.insert((rs.ip, rs.port)) {
             diags.push(general(
                 rs.loc,
                 format!(
