@@ -17,7 +17,9 @@ const INTERFACES: usize = 40;
 fn generate(instances: usize, virtual_servers: usize) -> String {
     let mut c = String::with_capacity(instances * 400 + virtual_servers * 400);
     c.push_str("global_defs {\n    router_id bench\n    enable_script_security\n    script_user root\n}\n\n");
-    c.push_str("vrrp_script chk {\n    script \"/bin/true\"\n    interval 1\n    weight -10\n}\n\n");
+    c.push_str(
+        "vrrp_script chk {\n    script \"/bin/true\"\n    interval 1\n    weight -10\n}\n\n",
+    );
     for i in 0..instances {
         let vrid = i % 250 + 1;
         let ifn = (i / 250) % INTERFACES;

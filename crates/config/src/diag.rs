@@ -177,7 +177,10 @@ mod tests {
     #[test]
     fn renders_with_caret_and_hint() {
         let mut sm = SourceMap::new();
-        let f = sm.add("k.conf", "vrrp_instance VI_1 {\n    priorty 100\n}\n".into());
+        let f = sm.add(
+            "k.conf",
+            "vrrp_instance VI_1 {\n    priorty 100\n}\n".into(),
+        );
         let d = Diagnostic::warning(Some(Loc::new(f, 2, 5)), "unknown keyword 'priorty'")
             .with_len(7)
             .with_hint("did you mean 'priority'?");

@@ -63,7 +63,9 @@ impl SourceMap {
 
     /// The path of `id` (empty when unknown).
     pub fn path(&self, id: FileId) -> &Path {
-        self.get(id).map(|f| f.path.as_path()).unwrap_or(Path::new(""))
+        self.get(id)
+            .map(|f| f.path.as_path())
+            .unwrap_or(Path::new(""))
     }
 
     /// Line `line` (1-based) of file `id`, without its line ending.
