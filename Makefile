@@ -7,7 +7,7 @@ APT_PACKAGES := keepalived iproute2 nftables procps
 CORPUS_MIN_AGREEMENT ?= 0
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run test lint unit integration bench fmt clean
+.PHONY: all deps build run demo test lint unit integration bench fmt clean
 
 all: build
 
@@ -38,6 +38,15 @@ unit:
 # Tests that run real binaries as root: keepalived 2.2 and keepalived-rs side by side.
 integration: build
 	bash integration/corpus-live.sh target/release/keepalived-rs $(CORPUS_MIN_AGREEMENT)
+	$(CARGO) test --locked -p keepalived-sys -- --include-ignored
+	$(CARGO) test --locked -p keepalived-rs --test daemon -- --include-ignored --test-threads=1
+	$(CARGO) test --locked -p keepalived-vrrpd -- --include-ignored --test-threads=1
+	KRS_DAEMON=1 KEEPALIVED_RS_BIN=$(CURDIR)/target/release/keepalived-rs \
+	  $(CARGO) test --locked -p keepalived-integration -- --include-ignored --test-threads=1
+
+# Two namespaces, keepalived-rs in each: who holds the VIP, kill the master, watch it move.
+demo: build
+	bash integration/demo.sh target/release/keepalived-rs
 
 # Every test: formatting, lints, unit/property/simulation tests, corpus comparison with keepalived.
 test: deps lint unit integration
