@@ -170,6 +170,21 @@ pub fn exit_code(diags: &[Diagnostic]) -> i32 {
         .exit_code()
 }
 
+/// Whether a daemon must refuse to start with these diagnostics, as keepalived stops: a fatal
+/// error, a missing interface or a missing file that must exist.
+///
+/// This is not `exit_code(..) >= 4`: keepalived's `-t` lets a general error (exit 5) or a script
+/// security finding (exit 6) outrank a fatal one, but the daemon runs such configs, skipping
+/// only the parts in error.
+pub fn cannot_run(diags: &[Diagnostic]) -> bool {
+    diags.iter().any(|d| {
+        matches!(
+            d.class,
+            ConfigClass::FileNotFound | ConfigClass::BadInterface | ConfigClass::Fatal
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -189,6 +204,22 @@ mod tests {
             text,
             "k.conf:2:5: warning: unknown keyword 'priorty'\n  |\n2 |     priorty 100\n  |     ^^^^^^^\n  = hint: did you mean 'priority'?\n"
         );
+    }
+
+    #[test]
+    fn runs_with_general_and_security_findings() {
+        let runs = [
+            Diagnostic::error(None, "unknown keyword"),
+            Diagnostic::error(None, "SECURITY VIOLATION").with_class(ConfigClass::Security),
+        ];
+        assert!(!cannot_run(&runs));
+        assert_eq!(exit_code(&runs), 6);
+        let stops = [
+            Diagnostic::warning(None, "a"),
+            Diagnostic::error(None, "no such interface").with_class(ConfigClass::BadInterface),
+        ];
+        assert!(cannot_run(&stops));
+        assert_eq!(exit_code(&stops), 5);
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub mod parse;
 pub mod source;
 pub mod validate;
 
-pub use diag::{exit_code, ConfigClass, Diagnostic, Severity};
+pub use diag::{cannot_run, exit_code, ConfigClass, Diagnostic, Severity};
 pub use host::{AssumeAll, FileMeta, Host};
 pub use model::Config;
 pub use source::{FileId, Loc, SourceMap};

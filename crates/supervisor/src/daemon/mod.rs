@@ -9,7 +9,7 @@ use crate::pidfiles::pid_paths;
 use crate::reload::ReloadQueue;
 use crate::signals::realtime::{self, SelfPipe};
 use crate::{exit, ChildEntries, ChildEntry, SupervisorOptions};
-use keepalived_config::{exit_code, load, Config, Host, LoadOptions, Loaded, Severity};
+use keepalived_config::{cannot_run, load, Config, Host, LoadOptions, Loaded, Severity};
 use keepalived_ipc::InstanceStatus;
 use keepalived_sys::SignalFd;
 use log::{error, info, warn};
@@ -108,7 +108,7 @@ pub fn run(mut opts: SupervisorOptions, host: &dyn Host, entries: ChildEntries) 
     info!("Configuration file {}", opts.config_path.display());
     let loaded = load_config(&opts, host);
     log_diagnostics(&loaded);
-    if exit_code(&loaded.diagnostics) >= 4 {
+    if cannot_run(&loaded.diagnostics) {
         error!("The configuration cannot run (see the errors above)");
         return stopped(exit::CONFIG);
     }

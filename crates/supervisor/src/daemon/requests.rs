@@ -6,7 +6,7 @@ use super::{DumpRequest, Supervisor};
 use crate::children::ChildKind;
 use crate::os::PidLock;
 use crate::reload::{unchangeable_setting, ReloadRequest};
-use keepalived_config::{exit_code, Severity};
+use keepalived_config::{cannot_run, ConfigClass, Severity};
 use keepalived_ipc::{DumpFormat, ToChild};
 use log::{error, info};
 use std::time::Instant;
@@ -23,12 +23,13 @@ impl Supervisor<'_> {
         info!("Reloading ...");
         let loaded = load_config(&self.opts, self.host);
         log_diagnostics(&loaded);
-        let cannot_run = exit_code(&loaded.diagnostics) >= 4;
-        if cannot_run
+        // A reload is stricter than a start: any error keeps the running configuration, except
+        // the script-security finding, which keepalived reports but runs with.
+        if cannot_run(&loaded.diagnostics)
             || loaded
                 .diagnostics
                 .iter()
-                .any(|d| d.severity == Severity::Error)
+                .any(|d| d.severity == Severity::Error && d.class != ConfigClass::Security)
         {
             error!("The new configuration has errors: keeping the running configuration");
             return;
