@@ -4,7 +4,7 @@
 CARGO ?= cargo
 APT_PACKAGES := keepalived iproute2 nftables procps
 # Lowest accept/reject agreement with keepalived -t on the shared corpus that may land (percent).
-CORPUS_MIN_AGREEMENT ?= 0
+CORPUS_MIN_AGREEMENT ?= 99.9
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps build run demo test lint unit integration bench fmt clean

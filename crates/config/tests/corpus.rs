@@ -19,9 +19,9 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// Accept/reject agreement we have reached and must not fall below (raise it as it improves).
-const MIN_ACCEPT_REJECT_AGREEMENT: f64 = 0.0;
+const MIN_ACCEPT_REJECT_AGREEMENT: f64 = 0.999;
 /// Exact exit-code agreement we have reached and must not fall below.
-const MIN_EXACT_AGREEMENT: f64 = 0.0;
+const MIN_EXACT_AGREEMENT: f64 = 0.995;
 
 /// Interfaces of the namespace the verdicts were made in (besides `lo`).
 const INTERFACES: &[&str] = &[
