@@ -2,7 +2,7 @@
 # from Debian (CI has no stdin, so apt runs non-interactively).
 
 CARGO ?= cargo
-APT_PACKAGES := keepalived iproute2 nftables procps
+APT_PACKAGES := keepalived iproute2 nftables procps tcpdump
 # Lowest accept/reject agreement with keepalived -t on the shared corpus that may land (percent).
 CORPUS_MIN_AGREEMENT ?= 99.9
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
