@@ -2,4 +2,5 @@
 //! that drives it on a mio event loop without ever blocking it.
 
 pub mod alert;
+pub mod client;
 pub mod dialog;
