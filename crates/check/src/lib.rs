@@ -1,2 +1,4 @@
 //! The pure (sans-IO) core of keepalived-rs's health checker: everything that decides, with the
 //! time passed in and actions returned; the checker child (`keepalived-checker`) does the I/O.
+
+pub mod ipvs;
