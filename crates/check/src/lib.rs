@@ -2,3 +2,4 @@
 //! time passed in and actions returned; the checker child (`keepalived-checker`) does the I/O.
 
 pub mod ipvs;
+pub mod script;
