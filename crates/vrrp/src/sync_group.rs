@@ -18,6 +18,7 @@ use crate::instance::{
 };
 use crate::timer::{Deadline, Time};
 use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use thiserror::Error;
 
@@ -119,11 +120,13 @@ pub struct ReloadOutcome {
 }
 
 /// What identifies an instance across a reload: VRID, family, interface, unicast or not.
-fn reload_key(p: &InstanceParams) -> (u8, bool, &str, bool) {
+type ReloadKey = (u8, bool, String, bool);
+
+fn reload_key(p: &InstanceParams) -> ReloadKey {
     (
         p.vrid,
         p.primary_addr.is_ipv4(),
-        p.interface.as_str(),
+        p.interface.clone(),
         p.unicast,
     )
 }
@@ -195,16 +198,35 @@ impl Router {
         })
     }
 
-    /// SIGHUP: replaces the configuration. Instances are matched by (VRID, family, interface,
-    /// unicast); a matched instance keeps its state and counters and gets the new parameters
-    /// (a MASTER re-advertises and changes only the VIPs that differ), a new one starts, a
-    /// vanished one shuts down. Group states carry over without group notifies.
+    /// For each of `instances` (a new configuration), the index of the running instance it
+    /// continues, matched by (VRID, family, interface, unicast) like keepalived's
+    /// `vrrp_exist()`: the name is not part of the key, so a renamed instance keeps its
+    /// state. Each running instance continues at most one new one (the first).
+    pub fn reload_matches(&self, instances: &[InstanceParams]) -> Vec<Option<usize>> {
+        let mut by_key: HashMap<ReloadKey, usize> = HashMap::with_capacity(self.instances.len());
+        for (i, inst) in self.instances.iter().enumerate() {
+            by_key.entry(reload_key(inst.params())).or_insert(i);
+        }
+        instances
+            .iter()
+            .map(|p| by_key.remove(&reload_key(p)))
+            .collect()
+    }
+
+    /// SIGHUP: replaces the configuration. Instances are matched by
+    /// [`Router::reload_matches`]; a matched instance keeps its state and counters and gets
+    /// the new parameters (a MASTER sends one advert with them first, then changes only the
+    /// VIPs that differ), a new one starts, a vanished one is removed (a MASTER sends
+    /// priority 0 and removes its VIPs). An address that some MASTER still holds after the
+    /// reload is never removed, so a VIP moving between instances stays up. Group states
+    /// carry over without group notifies.
     pub fn reload(
         &mut self,
         now: Time,
         instances: Vec<InstanceParams>,
         groups: Vec<SyncGroupParams>,
     ) -> Result<ReloadOutcome, RouterError> {
+        let matches = self.reload_matches(&instances);
         let mut next = Router::new(instances, groups)?;
         let mut old: Vec<Option<Instance>> = std::mem::take(&mut self.instances)
             .into_iter()
@@ -213,13 +235,15 @@ impl Router {
         let mut outcome = ReloadOutcome::default();
         let mut fresh = Vec::new();
         for (j, slot) in next.instances.iter_mut().enumerate() {
-            let params = slot.params().clone();
-            let matched = old.iter_mut().find(|o| {
-                o.as_ref()
-                    .is_some_and(|o| reload_key(o.params()) == reload_key(&params))
-            });
-            match matched.and_then(Option::take) {
+            let kept = matches
+                .get(j)
+                .copied()
+                .flatten()
+                .and_then(|i| old.get_mut(i))
+                .and_then(Option::take);
+            match kept {
                 Some(mut inst) => {
+                    let params = slot.params().clone();
                     let in_group = next.group_of.get(j).copied().flatten().is_some();
                     inst.set_sync(in_group, true);
                     let actions = inst.handle(now, Input::Reload(Box::new(params)));
@@ -234,9 +258,9 @@ impl Router {
                 None => fresh.push(j),
             }
         }
-        for inst in old.into_iter().flatten() {
-            let mut inst = inst;
-            let actions = inst.handle(now, Input::Shutdown);
+        for mut inst in old.into_iter().flatten() {
+            let mut actions = Vec::new();
+            inst.remove(now, &mut actions);
             outcome.removed.push((inst.name().to_string(), actions));
         }
         for g in 0..next.groups.len() {
@@ -249,7 +273,42 @@ impl Router {
             next.dispatch(now, j, Input::Start, &mut outcome.actions);
         }
         *self = next;
+        self.keep_held_addresses(&mut outcome);
         Ok(outcome)
+    }
+
+    /// Drops from the reload's removals every address a MASTER holds after the reload.
+    fn keep_held_addresses(&self, outcome: &mut ReloadOutcome) {
+        let held: HashSet<IpAddr> = self
+            .instances
+            .iter()
+            .filter(|i| i.state() == State::Master)
+            .flat_map(|i| i.params().vips.iter().chain(&i.params().excluded_vips))
+            .copied()
+            .collect();
+        if held.is_empty() {
+            return;
+        }
+        let keep = |action: &mut Action| {
+            if let Action::RemoveVips { vips, excluded, .. } = action {
+                vips.retain(|a| !held.contains(a));
+                excluded.retain(|a| !held.contains(a));
+            }
+        };
+        for r in &mut outcome.actions {
+            keep(&mut r.action);
+        }
+        for (_, actions) in &mut outcome.removed {
+            actions.iter_mut().for_each(keep);
+        }
+        let empty = |a: &Action| {
+            matches!(a, Action::RemoveVips { vips, excluded, routes_and_rules: false }
+                if vips.is_empty() && excluded.is_empty())
+        };
+        outcome.actions.retain(|r| !empty(&r.action));
+        for (_, actions) in &mut outcome.removed {
+            actions.retain(|a| !empty(a));
+        }
     }
 
     /// The instances.

@@ -162,6 +162,8 @@ pub struct Daemon {
     epoch: Instant,
     opts: VrrpdOptions,
     plan: Plan,
+    /// The running configuration (the dump files print it).
+    config: Config,
     router: Router,
     exec: Executor,
     sys: System,
@@ -179,6 +181,7 @@ pub struct Daemon {
     vmacs: Vmacs,
     timers: TimerQueue,
     touched: Vec<usize>,
+    alerts: crate::alert::Alerts,
 }
 
 /// The VMACs this process created and the sysctls it changed for them.
@@ -305,6 +308,7 @@ impl Daemon {
             epoch: now,
             opts,
             plan,
+            config: config.clone(),
             router,
             exec,
             sys,
@@ -321,6 +325,7 @@ impl Daemon {
             vmacs,
             timers: TimerQueue::default(),
             touched: Vec::new(),
+            alerts: crate::alert::Alerts::new(config),
         };
         for e in d.sys.sockets.sync(d.poll.registry(), &d.plan) {
             log::error!("{e}");
@@ -334,6 +339,9 @@ impl Daemon {
 
     fn execute(&mut self, actions: &[Routed]) {
         self.exec.run(&mut self.sys, &self.plan, actions);
+        let registry = self.poll.registry();
+        let now = Instant::now();
+        (self.alerts).observe(registry, now, &self.plan, &self.router, actions);
     }
 
     fn handle(&mut self, target: Target, input: Input) {
@@ -637,21 +645,17 @@ impl Daemon {
             ToChild::Resume { last_states } => self.start(Some(&last_states)),
             ToChild::Reload { config } => {
                 let warnings = self.reload(&config);
+                self.config = *config;
                 self.send(&ToParent::ReloadDone { warnings });
             }
-            ToChild::Dump { id, .. } => {
-                let text = self.dump_text();
+            ToChild::Dump { id, format } => {
+                let text = self.dump_text(format);
                 self.send(&ToParent::DumpReply { id, text });
             }
             ToChild::Stats { id, clear } => {
-                let mut text = String::new();
-                for inst in self.router.instances() {
-                    inst.stats().render(inst.name(), &mut text);
-                }
+                let text = crate::dump::stats(&self.router);
                 if clear {
-                    for inst in self.router.instances_mut() {
-                        *inst.stats_mut() = Default::default();
-                    }
+                    crate::dump::clear_stats(&mut self.router);
                 }
                 self.send(&ToParent::StatsReply { id, text });
             }
@@ -688,30 +692,37 @@ impl Daemon {
         }
     }
 
-    fn dump_text(&self) -> String {
-        let mut out = String::from("------< VRRP Topology >------\n");
-        for inst in self.router.instances() {
-            let p = inst.params();
-            out.push_str(&format!(
-                " VRRP Instance = {}\n   State = {}\n   Interface = {}\n   Virtual Router ID = {}\n   Priority = {}\n   Effective priority = {}\n   Master router = {}\n   Master priority = {}\n",
-                p.name,
-                inst.state(),
-                p.interface,
-                p.vrid,
-                p.priority,
-                inst.effective_priority(),
-                inst.master_addr().map_or_else(|| "(none)".to_string(), |a| a.to_string()),
-                inst.master_priority(),
-            ));
-            out.push_str("   Virtual IP :\n");
-            for v in &p.vips {
-                out.push_str(&format!("     {v}\n"));
-            }
+    /// keepalived's data or JSON dump of the running state.
+    fn dump_text(&mut self, format: keepalived_ipc::DumpFormat) -> String {
+        let os = crate::dump::os::gather(
+            &self.config,
+            &self.plan,
+            &mut self.sys.rtnl,
+            &self.sys.sockets,
+        );
+        let input = crate::dump::DumpInput {
+            config: &self.config,
+            plan: &self.plan,
+            router: &self.router,
+            clock: crate::dump::Clock {
+                now: self.now(),
+                wall_now: std::time::SystemTime::now(),
+            },
+            os: &os,
+        };
+        match format {
+            keepalived_ipc::DumpFormat::Data => crate::dump::data(&input),
+            keepalived_ipc::DumpFormat::Json => crate::dump::json(&input),
         }
-        out
     }
 
     /// Applies a new configuration; returns the warnings for `ReloadDone`.
+    ///
+    /// Instances continue by (VRID, family, interface, unicast), not by name: the old
+    /// shell of a kept instance (its VIP specs, routes, rules) is found through
+    /// [`Router::reload_matches`], so a renamed instance can still remove the addresses it
+    /// gave up. Only differences touch the kernel: VIPs through the core's actions,
+    /// virtual routes and rules of a kept MASTER here.
     pub fn reload(&mut self, config: &Config) -> Vec<String> {
         log::info!("Reloading");
         let snapshot = match Snapshot::take(&mut self.sys.rtnl) {
@@ -729,19 +740,24 @@ impl Daemon {
             log::warn!("{w}");
         }
         self.sys.set_links(&snapshot.links);
-        // Sockets of new instances first, so their first adverts can go out.
+        let matches = self.router.reload_matches(&plan.instances);
+        let old_shell = |j: usize| -> Option<usize> { matches.get(j).copied().flatten() };
+        // The shells the core's reload actions run against: the new ones, plus the old
+        // addresses they give up (as `excluded`, where the executor finds removals too).
+        // Sockets of new instances open first, so their first adverts can go out.
         let mut merged = plan.clone();
-        for shell in merged.shells.iter_mut() {
-            if let Some(old) = self.plan.shells.iter().find(|o| o.name == shell.name) {
-                for spec in old.vips.iter().chain(&old.excluded) {
-                    if !shell
-                        .vips
-                        .iter()
-                        .chain(&shell.excluded)
-                        .any(|s| s.addr == spec.addr)
-                    {
-                        shell.excluded.push(spec.clone());
-                    }
+        for (j, shell) in merged.shells.iter_mut().enumerate() {
+            let Some(old) = old_shell(j).and_then(|i| self.plan.shells.get(i)) else {
+                continue;
+            };
+            for spec in old.vips.iter().chain(&old.excluded) {
+                if !shell
+                    .vips
+                    .iter()
+                    .chain(&shell.excluded)
+                    .any(|s| s.addr == spec.addr)
+                {
+                    shell.excluded.push(spec.clone());
                 }
             }
         }
@@ -765,18 +781,101 @@ impl Daemon {
                     }
                 }
                 self.exec.run(&mut self.sys, &self.plan, &outcome.actions);
+                self.alerts.reload(config, self.poll.registry());
+                let now = Instant::now();
+                let (registry, actions) = (self.poll.registry(), &outcome.actions);
+                (self.alerts).observe(registry, now, &self.plan, &self.router, actions);
+                self.reload_routes_and_rules(&old_plan, &plan, &matches);
                 self.plan = plan;
                 self.sys.set_fifo(self.plan.fifo.clone());
                 for e in self.sys.sockets.sync(self.poll.registry(), &self.plan) {
                     log::error!("{e}");
                 }
-                log::info!("Reload complete");
+                // A new instance on a link that is down goes to FAULT, as at start.
+                let downs: Vec<usize> = (0..self.plan.shells.len())
+                    .filter(|&j| old_shell(j).is_none())
+                    .filter(|&j| {
+                        self.plan
+                            .shells
+                            .get(j)
+                            .is_some_and(|s| self.link_up.get(&s.ifindex) == Some(&false))
+                    })
+                    .collect();
+                for j in downs {
+                    self.handle(Target::Instance(j), Input::Link { up: false });
+                }
+                // The parent logs keepalived's "Reload complete" once every child is done.
+                let kept = matches.iter().flatten().count();
+                log::info!(
+                    "VRRP reload done: {} instances ({kept} kept, {} new, {} removed)",
+                    self.plan.shells.len(),
+                    self.plan.shells.len().saturating_sub(kept),
+                    outcome.removed.len()
+                );
                 self.plan.warnings.clone()
             }
             Err(e) => {
                 self.plan = old_plan;
                 log::error!("reload refused: {e}");
                 vec![e.to_string()]
+            }
+        }
+    }
+
+    /// keepalived's `clear_diff_vroutes` / `clear_diff_vrules` for the kept MASTER
+    /// instances: what left the configuration is deleted, what is new is added; what stays
+    /// is left alone.
+    fn reload_routes_and_rules(&mut self, old_plan: &Plan, plan: &Plan, matches: &[Option<usize>]) {
+        use crate::exec::Os;
+        if self.exec.dont_release {
+            return;
+        }
+        for (j, shell) in plan.shells.iter().enumerate() {
+            let master = self
+                .router
+                .instances()
+                .get(j)
+                .is_some_and(|i| i.state() == keepalived_vrrp::instance::State::Master);
+            let Some(old) = matches
+                .get(j)
+                .copied()
+                .flatten()
+                .and_then(|i| old_plan.shells.get(i))
+            else {
+                continue;
+            };
+            if !master {
+                continue;
+            }
+            for r in old.routes.iter().filter(|r| !shell.routes.contains(r)) {
+                if let Err(e) = self.sys.del_route(r) {
+                    log::error!(
+                        "({}) cannot remove route {}/{}: {e}",
+                        shell.name,
+                        r.dst,
+                        r.prefix_len
+                    );
+                }
+            }
+            for r in old.rules.iter().filter(|r| !shell.rules.contains(r)) {
+                if let Err(e) = self.sys.del_rule(r) {
+                    log::error!("({}) cannot remove rule: {e}", shell.name);
+                }
+            }
+            for r in shell.rules.iter().filter(|r| !old.rules.contains(r)) {
+                if let Err(e) = self.sys.add_rule(r) {
+                    log::error!("({}) cannot add rule: {e}", shell.name);
+                }
+            }
+            for r in shell.routes.iter().filter(|r| !old.routes.contains(r)) {
+                if let Err(e) = self.sys.add_route(r) {
+                    log::error!(
+                        "({}) cannot add route {}/{}: {e}",
+                        shell.name,
+                        r.dst,
+                        r.prefix_len
+                    );
+                }
             }
         }
     }
@@ -789,6 +888,9 @@ impl Daemon {
         }
         if let Some((at, _)) = self.timers.first() {
             until = until.min(self.epoch + at);
+        }
+        if let Some(at) = self.alerts.next_deadline() {
+            until = until.min(at);
         }
         until.saturating_duration_since(now)
     }
@@ -814,6 +916,9 @@ impl Daemon {
                     IPC => self.on_ipc(),
                     SIGNALS => self.on_signals(),
                     MONITOR => self.on_net_events(),
+                    token if self.alerts.owns(token) => {
+                        (self.alerts).ready(self.poll.registry(), token, Instant::now())
+                    }
                     token => {
                         if let Some(key) = self.sys.sockets.key_of(token) {
                             let now = self.now();
@@ -837,6 +942,7 @@ impl Daemon {
                 }
             }
             let now = Instant::now();
+            self.alerts.on_timeout(self.poll.registry(), now);
             if self.pending_start.is_some_and(|p| now >= p) {
                 self.start(None);
             }
@@ -855,8 +961,16 @@ impl Daemon {
         self.handle(Target::All, Input::Shutdown);
         self.flush_reports();
         let until = Instant::now() + STOP_WAIT;
-        while self.sys.reap() > 0 && Instant::now() < until {
-            std::thread::sleep(Duration::from_millis(10));
+        // Scripts finish and the "Stopping" mails get their chance within the same limit.
+        let mut events = Events::with_capacity(16);
+        while (self.sys.reap() > 0 || self.alerts.in_flight() > 0) && Instant::now() < until {
+            let _ = self.poll.poll(&mut events, Some(Duration::from_millis(10)));
+            for ev in events.iter() {
+                if self.alerts.owns(ev.token()) {
+                    (self.alerts).ready(self.poll.registry(), ev.token(), Instant::now());
+                }
+            }
+            self.alerts.on_timeout(self.poll.registry(), Instant::now());
         }
         self.sys.kill_scripts();
         for (name, index) in std::mem::take(&mut self.vmacs.links) {

@@ -127,6 +127,11 @@ impl Instance {
         &mut self.stats
     }
 
+    /// Every tracker with its latest value (for the dump files).
+    pub fn tracker_values(&self) -> impl Iterator<Item = (&Tracker, TrackerValue)> + '_ {
+        self.trackers.values()
+    }
+
     /// The interval the current master advertises (Master_Adver_Interval).
     pub fn master_adver_int(&self) -> Duration {
         self.master_adver_int
@@ -545,6 +550,29 @@ impl Instance {
                 .arm(TimerKind::Advert, now + self.params.advert_interval);
         }
         self.apply_faults(now, out);
+    }
+
+    /// The instance is gone from the configuration (reload). keepalived: a MASTER sends
+    /// priority 0 and removes its addresses, routes and rules; the notify reports FAULT
+    /// (DELETED with `notify_deleted`, which is not modelled here) unless it already was.
+    pub(crate) fn remove(&mut self, now: Time, out: &mut Vec<Action>) {
+        if self.state == State::Stop {
+            return;
+        }
+        let was_fault = self.state == State::Fault;
+        if self.state == State::Master {
+            self.leave_master(true, out);
+        }
+        self.timers.cancel_all();
+        self.want_master = false;
+        self.set_state(now, State::Stop, out);
+        self.log(
+            format!("({}) removed from the configuration", self.params.name),
+            out,
+        );
+        if !was_fault {
+            self.notify(State::Fault, out);
+        }
     }
 
     fn shutdown(&mut self, now: Time, out: &mut Vec<Action>) {
