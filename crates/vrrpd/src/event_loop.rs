@@ -162,8 +162,6 @@ pub struct Daemon {
     epoch: Instant,
     opts: VrrpdOptions,
     plan: Plan,
-    /// The running configuration (the dump files print it).
-    config: Config,
     router: Router,
     exec: Executor,
     sys: System,
@@ -181,7 +179,6 @@ pub struct Daemon {
     vmacs: Vmacs,
     timers: TimerQueue,
     touched: Vec<usize>,
-    alerts: crate::alert::Alerts,
 }
 
 /// The VMACs this process created and the sysctls it changed for them.
@@ -308,7 +305,6 @@ impl Daemon {
             epoch: now,
             opts,
             plan,
-            config: config.clone(),
             router,
             exec,
             sys,
@@ -325,7 +321,6 @@ impl Daemon {
             vmacs,
             timers: TimerQueue::default(),
             touched: Vec::new(),
-            alerts: crate::alert::Alerts::new(config),
         };
         for e in d.sys.sockets.sync(d.poll.registry(), &d.plan) {
             log::error!("{e}");
@@ -339,9 +334,6 @@ impl Daemon {
 
     fn execute(&mut self, actions: &[Routed]) {
         self.exec.run(&mut self.sys, &self.plan, actions);
-        let registry = self.poll.registry();
-        let now = Instant::now();
-        (self.alerts).observe(registry, now, &self.plan, &self.router, actions);
     }
 
     fn handle(&mut self, target: Target, input: Input) {
@@ -645,17 +637,21 @@ impl Daemon {
             ToChild::Resume { last_states } => self.start(Some(&last_states)),
             ToChild::Reload { config } => {
                 let warnings = self.reload(&config);
-                self.config = *config;
                 self.send(&ToParent::ReloadDone { warnings });
             }
-            ToChild::Dump { id, format } => {
-                let text = self.dump_text(format);
+            ToChild::Dump { id, .. } => {
+                let text = self.dump_text();
                 self.send(&ToParent::DumpReply { id, text });
             }
             ToChild::Stats { id, clear } => {
-                let text = crate::dump::stats(&self.router);
+                let mut text = String::new();
+                for inst in self.router.instances() {
+                    inst.stats().render(inst.name(), &mut text);
+                }
                 if clear {
-                    crate::dump::clear_stats(&mut self.router);
+                    for inst in self.router.instances_mut() {
+                        *inst.stats_mut() = Default::default();
+                    }
                 }
                 self.send(&ToParent::StatsReply { id, text });
             }
@@ -692,28 +688,27 @@ impl Daemon {
         }
     }
 
-    /// keepalived's data or JSON dump of the running state.
-    fn dump_text(&mut self, format: keepalived_ipc::DumpFormat) -> String {
-        let os = crate::dump::os::gather(
-            &self.config,
-            &self.plan,
-            &mut self.sys.rtnl,
-            &self.sys.sockets,
-        );
-        let input = crate::dump::DumpInput {
-            config: &self.config,
-            plan: &self.plan,
-            router: &self.router,
-            clock: crate::dump::Clock {
-                now: self.now(),
-                wall_now: std::time::SystemTime::now(),
-            },
-            os: &os,
-        };
-        match format {
-            keepalived_ipc::DumpFormat::Data => crate::dump::data(&input),
-            keepalived_ipc::DumpFormat::Json => crate::dump::json(&input),
+    fn dump_text(&self) -> String {
+        let mut out = String::from("------< VRRP Topology >------\n");
+        for inst in self.router.instances() {
+            let p = inst.params();
+            out.push_str(&format!(
+                " VRRP Instance = {}\n   State = {}\n   Interface = {}\n   Virtual Router ID = {}\n   Priority = {}\n   Effective priority = {}\n   Master router = {}\n   Master priority = {}\n",
+                p.name,
+                inst.state(),
+                p.interface,
+                p.vrid,
+                p.priority,
+                inst.effective_priority(),
+                inst.master_addr().map_or_else(|| "(none)".to_string(), |a| a.to_string()),
+                inst.master_priority(),
+            ));
+            out.push_str("   Virtual IP :\n");
+            for v in &p.vips {
+                out.push_str(&format!("     {v}\n"));
+            }
         }
+        out
     }
 
     /// Applies a new configuration; returns the warnings for `ReloadDone`.
@@ -889,9 +884,6 @@ impl Daemon {
         if let Some((at, _)) = self.timers.first() {
             until = until.min(self.epoch + at);
         }
-        if let Some(at) = self.alerts.next_deadline() {
-            until = until.min(at);
-        }
         until.saturating_duration_since(now)
     }
 
@@ -916,9 +908,6 @@ impl Daemon {
                     IPC => self.on_ipc(),
                     SIGNALS => self.on_signals(),
                     MONITOR => self.on_net_events(),
-                    token if self.alerts.owns(token) => {
-                        (self.alerts).ready(self.poll.registry(), token, Instant::now())
-                    }
                     token => {
                         if let Some(key) = self.sys.sockets.key_of(token) {
                             let now = self.now();
@@ -942,7 +931,6 @@ impl Daemon {
                 }
             }
             let now = Instant::now();
-            self.alerts.on_timeout(self.poll.registry(), now);
             if self.pending_start.is_some_and(|p| now >= p) {
                 self.start(None);
             }
@@ -961,16 +949,8 @@ impl Daemon {
         self.handle(Target::All, Input::Shutdown);
         self.flush_reports();
         let until = Instant::now() + STOP_WAIT;
-        // Scripts finish and the "Stopping" mails get their chance within the same limit.
-        let mut events = Events::with_capacity(16);
-        while (self.sys.reap() > 0 || self.alerts.in_flight() > 0) && Instant::now() < until {
-            let _ = self.poll.poll(&mut events, Some(Duration::from_millis(10)));
-            for ev in events.iter() {
-                if self.alerts.owns(ev.token()) {
-                    (self.alerts).ready(self.poll.registry(), ev.token(), Instant::now());
-                }
-            }
-            self.alerts.on_timeout(self.poll.registry(), Instant::now());
+        while self.sys.reap() > 0 && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(10));
         }
         self.sys.kill_scripts();
         for (name, index) in std::mem::take(&mut self.vmacs.links) {
