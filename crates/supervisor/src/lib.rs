@@ -15,6 +15,7 @@ pub mod children;
 mod daemon;
 pub mod dumpfile;
 pub mod logging;
+pub mod notify;
 pub mod os;
 pub mod pidfiles;
 pub mod reload;

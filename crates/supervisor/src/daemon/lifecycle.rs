@@ -3,11 +3,12 @@
 use super::{DumpRequest, LoopEnd, Supervisor, JSON_TOKEN, SIGNAL_TOKEN, STATS_CLEAR_TOKEN};
 use crate::channel::Channel;
 use crate::children::{after_death, AfterDeath, ChildExit, ChildKind};
+use crate::dumpfile::{self, DumpKind};
+use crate::exit;
 use crate::logging::{self};
 use crate::os::{self, Forked, PidLock};
 use crate::signals::realtime::SelfPipe;
 use crate::signals::{action_for, SignalAction};
-use crate::{dumpfile, exit};
 use keepalived_ipc::{LogLevel, ToChild, ToParent};
 use log::{debug, error, info, warn};
 use mio::unix::SourceFd;
@@ -148,6 +149,15 @@ impl Supervisor<'_> {
                 let last_states = slot.last_states.values().cloned().collect();
                 channel.send(&ToChild::Resume { last_states });
             }
+            if slot.kind == ChildKind::Vrrp {
+                // A respawned VRRP child learns the script states its predecessor was told.
+                for (script, good) in &self.script_states {
+                    channel.send(&ToChild::TrackUpdate {
+                        script: script.clone(),
+                        good: *good,
+                    });
+                }
+            }
             registry_result = self.poll.registry().register(
                 &mut SourceFd(&channel.raw_fd()),
                 Token(idx + 1),
@@ -202,6 +212,7 @@ impl Supervisor<'_> {
 
     pub(super) fn inherited_fds(&self) -> Vec<RawFd> {
         let mut fds = vec![self.signal_fd.as_raw_fd(), self.poll.as_raw_fd()];
+        fds.extend(self.notifier.raw_fd());
         fds.extend(self.parent_pid_file.as_ref().map(PidLock::raw_fd));
         for slot in &self.slots {
             fds.extend(slot.pid_file.as_ref().map(PidLock::raw_fd));
@@ -330,9 +341,8 @@ impl Supervisor<'_> {
                     .iter()
                     .filter(|s| s.pid.is_some())
                     .all(|s| s.ready);
-                if all_ready && !self.startup_reported {
-                    self.startup_reported = true;
-                    info!("Startup complete");
+                if all_ready {
+                    self.report_startup();
                 }
             }
             ToParent::ReloadDone { warnings } => {
@@ -346,24 +356,31 @@ impl Supervisor<'_> {
             }
             ToParent::DumpReply { id, text } | ToParent::StatsReply { id, text } => {
                 match self.pending_dumps.remove(&id) {
-                    Some(name) => match dumpfile::write_dump(name, &text) {
-                        Ok(path) => info!("Wrote {}", path.display()),
-                        Err(e) => error!("cannot write {name}: {e}"),
-                    },
+                    Some(kind) => self.write_dump(kind, &text),
                     None => debug!("unexpected dump reply {id}"),
                 }
             }
             ToParent::Log { level, text } => log::log!(ipc_level(level), "{text}"),
-            ToParent::ScriptResult { script, good, .. } => {
-                // Relay to the VRRP child (the checker is not implemented yet).
-                if let Some(ch) = self
+            ToParent::ScriptResult { script, good, exit } => {
+                let state = if good { "GOOD" } else { "BAD" };
+                let vrrp = self
                     .slots
                     .iter_mut()
                     .find(|s| s.kind == ChildKind::Vrrp)
-                    .and_then(|s| s.channel.as_mut())
-                {
-                    ch.send(&ToChild::TrackUpdate { script, good });
+                    .and_then(|s| s.channel.as_mut());
+                match vrrp {
+                    Some(ch) => {
+                        debug!(
+                            "relaying VRRP_Script({script}) {state} ({exit:?}) to the VRRP child"
+                        );
+                        ch.send(&ToChild::TrackUpdate {
+                            script: script.clone(),
+                            good,
+                        });
+                    }
+                    None => debug!("VRRP_Script({script}) {state}: no VRRP child to tell yet"),
                 }
+                self.script_states.insert(script, good);
             }
             ToParent::RealServerState { vs, rs, up } => {
                 info!("{vs}: real server {rs} {}", if up { "up" } else { "down" });
@@ -376,6 +393,7 @@ impl Supervisor<'_> {
             return;
         }
         info!("Stopping");
+        self.notifier.stopping();
         self.exit_code = code;
         self.stop_deadline = Some(Instant::now() + self.config.child_wait_time);
         for slot in &mut self.slots {
@@ -389,6 +407,34 @@ impl Supervisor<'_> {
                     }
                 }
             }
+        }
+    }
+
+    /// Every started child said `Ready` (or none is needed): log it once and tell systemd.
+    pub(super) fn report_startup(&mut self) {
+        if self.startup_reported {
+            return;
+        }
+        self.startup_reported = true;
+        info!("Startup complete");
+        self.notifier
+            .ready(self.parent_pid.unsigned_abs(), "Startup complete");
+    }
+
+    /// Writes one child's dump to its file; a failure is logged and changes nothing else.
+    pub(super) fn write_dump(&self, kind: DumpKind, text: &str) {
+        let configured = self
+            .config
+            .global
+            .dump_files
+            .iter()
+            .rev()
+            .find(|(keyword, _)| keyword == kind.keyword())
+            .map(|(_, path)| path.as_str());
+        let path = dumpfile::dump_path(kind, configured, &dumpfile::tmp_dir());
+        match dumpfile::write_dump(&path, text) {
+            Ok(()) => info!("Wrote {}", path.display()),
+            Err(e) => error!("dump not written: {e}"),
         }
     }
 

@@ -3,7 +3,9 @@
 use crate::backoff::Backoff;
 use crate::channel::Channel;
 use crate::children::ChildKind;
+use crate::dumpfile::DumpKind;
 use crate::logging::{self, PARENT_IDENT};
+use crate::notify::Notifier;
 use crate::os::{self, PidFileError, PidLock};
 use crate::pidfiles::pid_paths;
 use crate::reload::ReloadQueue;
@@ -56,6 +58,30 @@ struct Slot {
     last_states: BTreeMap<String, InstanceStatus>,
 }
 
+impl Slot {
+    fn new(
+        kind: ChildKind,
+        wanted: bool,
+        entry: ChildEntry,
+        pid_file: Option<PidLock>,
+        now: Instant,
+    ) -> Self {
+        Self {
+            kind,
+            wanted,
+            entry: Some(entry),
+            pid: None,
+            started: now,
+            channel: None,
+            backoff: Backoff::new(),
+            restart_at: wanted.then_some(now),
+            ready: false,
+            pid_file,
+            last_states: BTreeMap::new(),
+        }
+    }
+}
+
 /// How the loop ended.
 enum LoopEnd {
     /// The parent is done: exit with this code.
@@ -75,7 +101,14 @@ struct Supervisor<'h> {
     parent_pid_file: Option<PidLock>,
     parent_pid: i32,
     vrrp_pid_path: PathBuf,
+    checker_pid_path: PathBuf,
+    /// Whether a checker entry point was given (else scripts and virtual servers are unchecked).
+    has_checker: bool,
     slots: Vec<Slot>,
+    /// The last state the checker reported for each `vrrp_script`: replayed to a respawned
+    /// VRRP child (a respawned checker changes nothing until it reports).
+    script_states: BTreeMap<String, bool>,
+    notifier: Notifier,
     startup_reported: bool,
     reloads: ReloadQueue,
     /// Set when stopping: the deadline after which children are killed.
@@ -83,16 +116,20 @@ struct Supervisor<'h> {
     killed: bool,
     exit_code: u8,
     next_request: u64,
-    pending_dumps: HashMap<u64, &'static str>,
+    pending_dumps: HashMap<u64, DumpKind>,
 }
 
 /// See [`crate::run`].
 pub fn run(mut opts: SupervisorOptions, host: &dyn Host, entries: ChildEntries) -> ExitCode {
-    logging::init(opts.log, PARENT_IDENT);
+    logging::init(opts.log.clone(), PARENT_IDENT);
     info!(
         "Starting keepalived-rs v{} (keepalived 2.2 compatible)",
         env!("CARGO_PKG_VERSION")
     );
+    if let Some(kernel) = running_on() {
+        info!("Running on {kernel}");
+    }
+    let detail = opts.log.detail;
     let args: Vec<String> = std::env::args().map(|a| format!("'{a}'")).collect();
     info!("Command line: {}", args.join(" "));
     // daemonising changes directory to /: keep the configuration path meaningful for reloads.
@@ -103,14 +140,14 @@ pub fn run(mut opts: SupervisorOptions, host: &dyn Host, entries: ChildEntries) 
     }
     if !opts.config_path.exists() {
         error!("Config files missing '{}'.", opts.config_path.display());
-        return stopped(exit::NO_CONFIG);
+        return stopped(exit::NO_CONFIG, detail);
     }
     info!("Configuration file {}", opts.config_path.display());
     let loaded = load_config(&opts, host);
     log_diagnostics(&loaded);
     if cannot_run(&loaded.diagnostics) {
         error!("The configuration cannot run (see the errors above)");
-        return stopped(exit::CONFIG);
+        return stopped(exit::CONFIG, detail);
     }
     let config = Box::new(loaded.config);
     if config.net_namespace.is_some() {
@@ -125,10 +162,10 @@ pub fn run(mut opts: SupervisorOptions, host: &dyn Host, entries: ChildEntries) 
         config.instance.as_deref(),
         config.net_namespace.as_deref(),
     );
-    let vrrp_enabled = opts.only_vrrp || !opts.only_check;
-    let check_enabled = opts.only_check || !opts.only_vrrp;
-    let vrrp_wanted = vrrp_enabled && (opts.all || !config.vrrp_instances.is_empty());
-    warn_checker(&config, check_enabled);
+    let has_checker = entries.checker.is_some();
+    let vrrp_wanted = vrrp_wanted(&opts, &config);
+    let checker_wanted = has_checker && checker_wanted(&opts, &config);
+    warn_checker(&opts, &config, has_checker);
 
     let me = std::process::id() as i32;
     if let Some(dir) = paths.parent.parent() {
@@ -140,6 +177,14 @@ pub fn run(mut opts: SupervisorOptions, host: &dyn Host, entries: ChildEntries) 
     };
     let vrrp_pid_file = if vrrp_wanted {
         match take_pid_file(&paths.vrrp, me) {
+            Ok(p) => Some(p),
+            Err(code) => return ExitCode::from(code),
+        }
+    } else {
+        None
+    };
+    let checker_pid_file = if checker_wanted {
+        match take_pid_file(&paths.checker, me) {
             Ok(p) => Some(p),
             Err(code) => return ExitCode::from(code),
         }
@@ -195,23 +240,26 @@ pub fn run(mut opts: SupervisorOptions, host: &dyn Host, entries: ChildEntries) 
     let rt_stats_clear = watch_realtime(&poll, realtime::stats_clear_signal(), STATS_CLEAR_TOKEN);
 
     let now = Instant::now();
-    let slots = vec![Slot {
-        kind: ChildKind::Vrrp,
-        wanted: vrrp_wanted,
-        entry: Some(entries.vrrp),
-        pid: None,
-        started: now,
-        channel: None,
-        backoff: Backoff::new(),
-        restart_at: vrrp_wanted.then_some(now),
-        ready: false,
-        pid_file: vrrp_pid_file,
-        last_states: BTreeMap::new(),
-    }];
-    drop(entries.checker);
-    if !vrrp_wanted {
+    let mut slots = vec![Slot::new(
+        ChildKind::Vrrp,
+        vrrp_wanted,
+        entries.vrrp,
+        vrrp_pid_file,
+        now,
+    )];
+    if let Some(entry) = entries.checker {
+        slots.push(Slot::new(
+            ChildKind::Checker,
+            checker_wanted,
+            entry,
+            checker_pid_file,
+            now,
+        ));
+    }
+    if !vrrp_wanted && !checker_wanted {
         warn!("Warning - keepalived has no configuration to run");
     }
+    let notifier = Notifier::from_env();
 
     let mut sup = Supervisor {
         opts,
@@ -224,7 +272,11 @@ pub fn run(mut opts: SupervisorOptions, host: &dyn Host, entries: ChildEntries) 
         parent_pid_file: Some(parent_pid_file),
         parent_pid,
         vrrp_pid_path: paths.vrrp.clone(),
+        checker_pid_path: paths.checker.clone(),
+        has_checker,
         slots,
+        script_states: BTreeMap::new(),
+        notifier,
         startup_reported: false,
         reloads: ReloadQueue::default(),
         stop_deadline: None,
@@ -233,10 +285,14 @@ pub fn run(mut opts: SupervisorOptions, host: &dyn Host, entries: ChildEntries) 
         next_request: 1,
         pending_dumps: HashMap::new(),
     };
+    if !vrrp_wanted && !checker_wanted {
+        // Nothing will say Ready: the daemon is as started as it will be.
+        sup.report_startup();
+    }
     match sup.event_loop() {
         LoopEnd::Parent(code) => {
             sup.remove_pid_files();
-            stopped(code)
+            stopped(code, detail)
         }
         LoopEnd::Child(fd, idx) => sup.become_child(fd, idx),
     }
@@ -264,7 +320,12 @@ fn watch_realtime(poll: &Poll, signo: i32, token: Token) -> Option<SelfPipe> {
     }
 }
 
-fn stopped(code: u8) -> ExitCode {
+fn stopped(code: u8, detail: bool) -> ExitCode {
+    if detail {
+        if let Some(line) = cpu_usage() {
+            info!("{line}");
+        }
+    }
     info!(
         "Stopped keepalived-rs v{} (keepalived 2.2 compatible)",
         env!("CARGO_PKG_VERSION")
@@ -292,15 +353,64 @@ fn log_diagnostics(loaded: &Loaded) {
     }
 }
 
-fn warn_checker(config: &Config, check_enabled: bool) {
+/// Whether the VRRP child runs: not `-C`, and instances configured (or `--all`).
+fn vrrp_wanted(opts: &SupervisorOptions, config: &Config) -> bool {
+    let enabled = opts.only_vrrp || !opts.only_check;
+    enabled && (opts.all || !config.vrrp_instances.is_empty())
+}
+
+/// Whether the checker child runs: not `-P`, and a `vrrp_script` in use or a `virtual_server`
+/// configured (or `--all`). keepalived runs `vrrp_script`s in its VRRP child; keepalived-rs runs
+/// them in the checker, which reports each result for the parent to relay.
+fn checker_wanted(opts: &SupervisorOptions, config: &Config) -> bool {
+    let enabled = opts.only_check || !opts.only_vrrp;
+    enabled && (opts.all || scripts_in_use(config) || !config.virtual_servers.is_empty())
+}
+
+/// Whether any instance or sync group tracks a defined `vrrp_script`.
+pub(crate) fn scripts_in_use(config: &Config) -> bool {
+    let tracked = config
+        .vrrp_instances
+        .iter()
+        .map(|i| &i.track)
+        .chain(config.sync_groups.iter().map(|g| &g.track))
+        .flat_map(|t| t.scripts.iter());
+    let mut tracked = tracked;
+    tracked.any(|r| config.vrrp_scripts.iter().any(|s| s.name == r.name))
+}
+
+fn warn_checker(opts: &SupervisorOptions, config: &Config, has_checker: bool) {
     let vs = config.virtual_servers.len();
     let scripts = config.vrrp_scripts.len();
-    if check_enabled && (vs > 0 || scripts > 0) {
+    if !has_checker && checker_wanted(opts, config) {
         warn!(
-            "the health-checker child is not implemented yet in keepalived-rs: \
+            "the health-checker child is not available in this build of keepalived-rs: \
              {vs} virtual_server(s) and {scripts} vrrp_script(s) are not checked"
         );
     }
+}
+
+/// keepalived's "Running on" line: kernel name, release and version.
+fn running_on() -> Option<String> {
+    let read = |f: &str| std::fs::read_to_string(format!("/proc/sys/kernel/{f}")).ok();
+    let release = read("osrelease")?;
+    let version = read("version").unwrap_or_default();
+    Some(format!("Linux {} {}", release.trim(), version.trim()))
+}
+
+/// keepalived's `-D` line at exit: CPU used by the parent and by its reaped children.
+fn cpu_usage() -> Option<String> {
+    use nix::sys::resource::{getrusage, UsageWho};
+    let me = getrusage(UsageWho::RUSAGE_SELF).ok()?;
+    let kids = getrusage(UsageWho::RUSAGE_CHILDREN).ok()?;
+    let tv = |t: nix::sys::time::TimeVal| format!("{}.{:06}", t.tv_sec(), t.tv_usec());
+    Some(format!(
+        "CPU usage (self/children) user: {}/{} system: {}/{}",
+        tv(me.user_time()),
+        tv(kids.user_time()),
+        tv(me.system_time()),
+        tv(kids.system_time())
+    ))
 }
 
 /// Takes a pid file; on failure returns the exit code (0 when another daemon holds it, as

@@ -1,9 +1,10 @@
 //! Requests the parent passes on to the children: reload (SIGHUP) and dumps (SIGUSR1, SIGUSR2,
 //! JSON, STATS_CLEAR).
 
-use super::{load_config, log_diagnostics, warn_checker};
+use super::{checker_wanted, load_config, log_diagnostics, vrrp_wanted, warn_checker};
 use super::{DumpRequest, Supervisor};
 use crate::children::ChildKind;
+use crate::dumpfile::DumpKind;
 use crate::os::PidLock;
 use crate::reload::{unchangeable_setting, ReloadRequest};
 use keepalived_config::{cannot_run, ConfigClass, Severity};
@@ -21,6 +22,7 @@ impl Supervisor<'_> {
             return;
         }
         info!("Reloading ...");
+        self.notifier.reloading();
         let loaded = load_config(&self.opts, self.host);
         log_diagnostics(&loaded);
         // A reload is stricter than a start: any error keeps the running configuration, except
@@ -32,10 +34,12 @@ impl Supervisor<'_> {
                 .any(|d| d.severity == Severity::Error && d.class != ConfigClass::Security)
         {
             error!("The new configuration has errors: keeping the running configuration");
+            self.reload_refused();
             return;
         }
         if let Some(what) = unchangeable_setting(&self.config, &loaded.config) {
             error!("Cannot change {what} at a reload - please restart");
+            self.reload_refused();
             return;
         }
         *self.config = loaded.config;
@@ -50,20 +54,31 @@ impl Supervisor<'_> {
             slot.last_states
                 .retain(|name, _| names.contains(name.as_str()));
         }
-        let check_enabled = self.opts.only_check || !self.opts.only_vrrp;
-        warn_checker(&self.config, check_enabled);
-        let vrrp_enabled = self.opts.only_vrrp || !self.opts.only_check;
-        let vrrp_wanted = vrrp_enabled && (self.opts.all || !self.config.vrrp_instances.is_empty());
+        let scripts: std::collections::HashSet<&str> = self
+            .config
+            .vrrp_scripts
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect();
+        self.script_states
+            .retain(|name, _| scripts.contains(name.as_str()));
+        warn_checker(&self.opts, &self.config, self.has_checker);
+        let vrrp_wanted = vrrp_wanted(&self.opts, &self.config);
+        let checker_wanted = checker_wanted(&self.opts, &self.config);
         let now = Instant::now();
         let mut sent = Vec::new();
         for (idx, slot) in self.slots.iter_mut().enumerate() {
-            if slot.kind == ChildKind::Vrrp && vrrp_wanted && !slot.wanted {
+            let (wanted_now, pid_path) = match slot.kind {
+                ChildKind::Vrrp => (vrrp_wanted, &self.vrrp_pid_path),
+                ChildKind::Checker => (checker_wanted, &self.checker_pid_path),
+            };
+            if wanted_now && !slot.wanted {
                 slot.wanted = true;
                 if slot.pid_file.is_none() {
-                    match PidLock::create(&self.vrrp_pid_path, self.parent_pid) {
+                    match PidLock::create(pid_path, self.parent_pid) {
                         Ok(p) => slot.pid_file = Some(p),
                         Err(e) => {
-                            error!("cannot start the VRRP child: {e}");
+                            error!("cannot start the {} child: {e}", slot.kind.label());
                             slot.wanted = false;
                             continue;
                         }
@@ -85,50 +100,77 @@ impl Supervisor<'_> {
             }
         }
         if self.reloads.started(sent) {
-            info!("Reload complete");
+            self.reload_complete();
         }
+    }
+
+    /// The running configuration stays: systemd is told the reload is over.
+    fn reload_refused(&mut self) {
+        self.notifier.ready(
+            self.parent_pid.unsigned_abs(),
+            "Reload refused: running the previous configuration",
+        );
+    }
+
+    fn reload_complete(&mut self) {
+        info!("Reload complete");
+        self.notifier
+            .ready(self.parent_pid.unsigned_abs(), "Reload complete");
     }
 
     /// Child `idx` finished its part of a reload (answered or died).
     pub(super) fn reload_step_done(&mut self, idx: usize) {
         if let Some(run_queued) = self.reloads.child_done(idx) {
-            info!("Reload complete");
+            self.reload_complete();
             if run_queued {
                 self.reload();
             }
         }
     }
 
+    /// Asks the children for a dump: the data dump from both (each writes its own file, as
+    /// keepalived's processes do), the statistics and JSON from the VRRP child only.
     pub(super) fn request_dump(&mut self, what: DumpRequest) {
-        let id = self.next_request;
-        self.next_request = self.next_request.wrapping_add(1);
-        let Some(ch) = self
-            .slots
-            .iter_mut()
-            .find(|s| s.kind == ChildKind::Vrrp)
-            .and_then(|s| s.channel.as_mut())
-        else {
-            info!("no VRRP child running: nothing to dump");
-            return;
-        };
-        let (msg, name) = match what {
-            DumpRequest::Data => (
-                ToChild::Dump {
-                    id,
-                    format: DumpFormat::Data,
-                },
-                "keepalived.data",
-            ),
-            DumpRequest::Json => (
-                ToChild::Dump {
-                    id,
-                    format: DumpFormat::Json,
-                },
-                "keepalived.json",
-            ),
-            DumpRequest::Stats { clear } => (ToChild::Stats { id, clear }, "keepalived.stats"),
-        };
-        ch.send(&msg);
-        self.pending_dumps.insert(id, name);
+        let mut asked = 0;
+        for slot in &mut self.slots {
+            let Some(ch) = slot.channel.as_mut() else {
+                continue;
+            };
+            let id = self.next_request;
+            let (msg, kind) = match (what, slot.kind) {
+                (DumpRequest::Data, ChildKind::Vrrp) => (
+                    ToChild::Dump {
+                        id,
+                        format: DumpFormat::Data,
+                    },
+                    DumpKind::VrrpData,
+                ),
+                (DumpRequest::Data, ChildKind::Checker) => (
+                    ToChild::Dump {
+                        id,
+                        format: DumpFormat::Data,
+                    },
+                    DumpKind::CheckData,
+                ),
+                (DumpRequest::Json, ChildKind::Vrrp) => (
+                    ToChild::Dump {
+                        id,
+                        format: DumpFormat::Json,
+                    },
+                    DumpKind::Json,
+                ),
+                (DumpRequest::Stats { clear }, ChildKind::Vrrp) => {
+                    (ToChild::Stats { id, clear }, DumpKind::Stats)
+                }
+                (DumpRequest::Json | DumpRequest::Stats { .. }, ChildKind::Checker) => continue,
+            };
+            self.next_request = self.next_request.wrapping_add(1);
+            ch.send(&msg);
+            self.pending_dumps.insert(id, kind);
+            asked += 1;
+        }
+        if asked == 0 {
+            info!("no child running that has this dump: nothing written");
+        }
     }
 }
