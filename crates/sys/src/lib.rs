@@ -7,6 +7,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod error;
+pub mod ipvs;
 pub mod netlink;
 pub mod packet;
 pub mod pidfile;

@@ -52,7 +52,7 @@ mod proptests;
 mod route;
 mod rule;
 mod socket;
-mod wire;
+pub(crate) mod wire;
 
 pub use addr::{
     added_deprecated, Addr, AddrSpec, IFA_F_DADFAILED, IFA_F_DEPRECATED, IFA_F_NODAD,
