@@ -179,6 +179,7 @@ pub struct Daemon {
     vmacs: Vmacs,
     timers: TimerQueue,
     touched: Vec<usize>,
+    alerts: crate::alert::Alerts,
 }
 
 /// The VMACs this process created and the sysctls it changed for them.
@@ -321,6 +322,7 @@ impl Daemon {
             vmacs,
             timers: TimerQueue::default(),
             touched: Vec::new(),
+            alerts: crate::alert::Alerts::new(config),
         };
         for e in d.sys.sockets.sync(d.poll.registry(), &d.plan) {
             log::error!("{e}");
@@ -334,6 +336,9 @@ impl Daemon {
 
     fn execute(&mut self, actions: &[Routed]) {
         self.exec.run(&mut self.sys, &self.plan, actions);
+        let registry = self.poll.registry();
+        let now = Instant::now();
+        (self.alerts).observe(registry, now, &self.plan, &self.router, actions);
     }
 
     fn handle(&mut self, target: Target, input: Input) {
@@ -884,6 +889,9 @@ impl Daemon {
         if let Some((at, _)) = self.timers.first() {
             until = until.min(self.epoch + at);
         }
+        if let Some(at) = self.alerts.next_deadline() {
+            until = until.min(at);
+        }
         until.saturating_duration_since(now)
     }
 
@@ -908,6 +916,9 @@ impl Daemon {
                     IPC => self.on_ipc(),
                     SIGNALS => self.on_signals(),
                     MONITOR => self.on_net_events(),
+                    token if self.alerts.owns(token) => {
+                        (self.alerts).ready(self.poll.registry(), token, Instant::now())
+                    }
                     token => {
                         if let Some(key) = self.sys.sockets.key_of(token) {
                             let now = self.now();
@@ -931,6 +942,7 @@ impl Daemon {
                 }
             }
             let now = Instant::now();
+            self.alerts.on_timeout(self.poll.registry(), now);
             if self.pending_start.is_some_and(|p| now >= p) {
                 self.start(None);
             }
@@ -949,8 +961,16 @@ impl Daemon {
         self.handle(Target::All, Input::Shutdown);
         self.flush_reports();
         let until = Instant::now() + STOP_WAIT;
-        while self.sys.reap() > 0 && Instant::now() < until {
-            std::thread::sleep(Duration::from_millis(10));
+        // Scripts finish and the "Stopping" mails get their chance within the same limit.
+        let mut events = Events::with_capacity(16);
+        while (self.sys.reap() > 0 || self.alerts.in_flight() > 0) && Instant::now() < until {
+            let _ = self.poll.poll(&mut events, Some(Duration::from_millis(10)));
+            for ev in events.iter() {
+                if self.alerts.owns(ev.token()) {
+                    (self.alerts).ready(self.poll.registry(), ev.token(), Instant::now());
+                }
+            }
+            self.alerts.on_timeout(self.poll.registry(), Instant::now());
         }
         self.sys.kill_scripts();
         for (name, index) in std::mem::take(&mut self.vmacs.links) {

@@ -5,6 +5,7 @@
 //! * [`net`] owns the VRRP sockets and the receive path;
 //! * [`exec`] carries out the core's actions;
 //! * [`system`] is the real operating system behind [`exec::Os`];
+//! * [`alert`] decides and sends the SMTP alerts of state changes;
 //! * [`event_loop`] is the loop itself.
 //!
 //! [`run_child`] is what the supervisor calls after fork; [`run_standalone`] runs without a
@@ -22,6 +23,7 @@
 //!   when the interface's primary address disappears.
 //! * A child started by `Start` waits up to 200 ms for a `Resume` before starting afresh.
 
+pub mod alert;
 pub mod event_loop;
 pub mod exec;
 pub mod net;
