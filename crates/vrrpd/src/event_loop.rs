@@ -162,6 +162,8 @@ pub struct Daemon {
     epoch: Instant,
     opts: VrrpdOptions,
     plan: Plan,
+    /// The running configuration (the dump files print it).
+    config: Config,
     router: Router,
     exec: Executor,
     sys: System,
@@ -306,6 +308,7 @@ impl Daemon {
             epoch: now,
             opts,
             plan,
+            config: config.clone(),
             router,
             exec,
             sys,
@@ -642,21 +645,17 @@ impl Daemon {
             ToChild::Resume { last_states } => self.start(Some(&last_states)),
             ToChild::Reload { config } => {
                 let warnings = self.reload(&config);
+                self.config = *config;
                 self.send(&ToParent::ReloadDone { warnings });
             }
-            ToChild::Dump { id, .. } => {
-                let text = self.dump_text();
+            ToChild::Dump { id, format } => {
+                let text = self.dump_text(format);
                 self.send(&ToParent::DumpReply { id, text });
             }
             ToChild::Stats { id, clear } => {
-                let mut text = String::new();
-                for inst in self.router.instances() {
-                    inst.stats().render(inst.name(), &mut text);
-                }
+                let text = crate::dump::stats(&self.router);
                 if clear {
-                    for inst in self.router.instances_mut() {
-                        *inst.stats_mut() = Default::default();
-                    }
+                    crate::dump::clear_stats(&mut self.router);
                 }
                 self.send(&ToParent::StatsReply { id, text });
             }
@@ -693,27 +692,28 @@ impl Daemon {
         }
     }
 
-    fn dump_text(&self) -> String {
-        let mut out = String::from("------< VRRP Topology >------\n");
-        for inst in self.router.instances() {
-            let p = inst.params();
-            out.push_str(&format!(
-                " VRRP Instance = {}\n   State = {}\n   Interface = {}\n   Virtual Router ID = {}\n   Priority = {}\n   Effective priority = {}\n   Master router = {}\n   Master priority = {}\n",
-                p.name,
-                inst.state(),
-                p.interface,
-                p.vrid,
-                p.priority,
-                inst.effective_priority(),
-                inst.master_addr().map_or_else(|| "(none)".to_string(), |a| a.to_string()),
-                inst.master_priority(),
-            ));
-            out.push_str("   Virtual IP :\n");
-            for v in &p.vips {
-                out.push_str(&format!("     {v}\n"));
-            }
+    /// keepalived's data or JSON dump of the running state.
+    fn dump_text(&mut self, format: keepalived_ipc::DumpFormat) -> String {
+        let os = crate::dump::os::gather(
+            &self.config,
+            &self.plan,
+            &mut self.sys.rtnl,
+            &self.sys.sockets,
+        );
+        let input = crate::dump::DumpInput {
+            config: &self.config,
+            plan: &self.plan,
+            router: &self.router,
+            clock: crate::dump::Clock {
+                now: self.now(),
+                wall_now: std::time::SystemTime::now(),
+            },
+            os: &os,
+        };
+        match format {
+            keepalived_ipc::DumpFormat::Data => crate::dump::data(&input),
+            keepalived_ipc::DumpFormat::Json => crate::dump::json(&input),
         }
-        out
     }
 
     /// Applies a new configuration; returns the warnings for `ReloadDone`.

@@ -6,6 +6,7 @@
 //! * [`exec`] carries out the core's actions;
 //! * [`system`] is the real operating system behind [`exec::Os`];
 //! * [`alert`] decides and sends the SMTP alerts of state changes;
+//! * [`dump`] (pure) formats keepalived's dump files (data, stats, JSON);
 //! * [`event_loop`] is the loop itself.
 //!
 //! [`run_child`] is what the supervisor calls after fork; [`run_standalone`] runs without a
@@ -24,6 +25,7 @@
 //! * A child started by `Start` waits up to 200 ms for a `Resume` before starting afresh.
 
 pub mod alert;
+pub mod dump;
 pub mod event_loop;
 pub mod exec;
 pub mod net;

@@ -144,6 +144,11 @@ impl Sockets {
         errors
     }
 
+    /// The descriptor of the socket `key`, if it is open (for the dump files).
+    pub fn raw_fd(&self, key: &SocketKey) -> Option<std::os::fd::RawFd> {
+        self.by_key.get(key).map(|(sock, _)| sock.raw_fd())
+    }
+
     /// The socket behind a poll token.
     pub fn key_of(&self, token: Token) -> Option<SocketKey> {
         self.by_token.get(&token).copied()

@@ -127,6 +127,11 @@ impl Instance {
         &mut self.stats
     }
 
+    /// Every tracker with its latest value (for the dump files).
+    pub fn tracker_values(&self) -> impl Iterator<Item = (&Tracker, TrackerValue)> + '_ {
+        self.trackers.values()
+    }
+
     /// The interval the current master advertises (Master_Adver_Interval).
     pub fn master_adver_int(&self) -> Duration {
         self.master_adver_int

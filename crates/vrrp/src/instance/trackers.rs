@@ -139,6 +139,11 @@ impl TrackerSet {
         found
     }
 
+    /// Every tracker with its latest value (for the dump files).
+    pub fn values(&self) -> impl Iterator<Item = (&Tracker, TrackerValue)> + '_ {
+        self.entries.iter().map(|(t, v)| (t, *v))
+    }
+
     /// True when some tracker puts the instance in FAULT.
     pub fn faulted(&self) -> bool {
         self.entries
