@@ -7,6 +7,8 @@
 # on the link, and VIPs lost: deletions of unchanged VIPs seen by `ip monitor address` (kernel
 # events, nothing missed) and the worst 10 ms poll of the unchanged VIPs.
 # Usage: reload.sh [KEEPALIVED_RS_BINARY] [RELOADS]   (root; default target/release/keepalived-rs, 3)
+# KEEP=1 keeps the work directory (configs, logs, ip monitor output). Timings depend heavily on
+# the machine's load: both daemons run in the same invocation, one after the other.
 set -euo pipefail
 rs=$(realpath "${1:-${KEEPALIVED_RS_BIN:-target/release/keepalived-rs}}")
 reloads=${2:-3}
@@ -20,7 +22,7 @@ cleanup() {
     ip netns del "$ns" 2>/dev/null || true
   done
   jobs -p | xargs -r kill 2>/dev/null || true
-  rm -rf "$top"
+  if [ -n "${KEEP:-}" ]; then echo "kept $top" >&2; else rm -rf "$top"; fi
 }
 trap cleanup EXIT
 
@@ -80,13 +82,13 @@ run_one() { # $1 label, $2 binary -> appends "label reload_ms new_vip_ms lost mi
     local t0 t1 tv=""; t0=$(now_ns)
     kill -HUP "$pid"
     while :; do
-      [ -z "$tv" ] && ip -n "$ns" -o -4 addr show | grep -q "inet $want/" && tv=$(now_ns)
+      [ -z "$tv" ] && ip -n "$ns" -o -4 addr show | grep "inet $want/" >/dev/null && tv=$(now_ns)
       [ "$(grep -c 'Reload complete' "$dir/log" || true)" -gt "$before" ] && break
       if (( $(now_ns) - t0 > 30000000000 )); then echo "$label: no 'Reload complete' after 30 s" >&2; return 1; fi
     done
     t1=$(now_ns)
     until [ -n "$tv" ]; do
-      ip -n "$ns" -o -4 addr show | grep -q "inet $want/" && tv=$(now_ns)
+      ip -n "$ns" -o -4 addr show | grep "inet $want/" >/dev/null && tv=$(now_ns)
       if (( $(now_ns) - t0 > 30000000000 )); then tv=$t0; break; fi
     done
     times+=("$(( (t1 - t0) / 1000 ))"); vip_times+=("$(( (tv - t0) / 1000 ))")
