@@ -55,6 +55,23 @@ bench: build
 	$(CARGO) build --release -p keepalived-config --example parse_bench
 	bash integration/bench/config-parse.sh target/release/keepalived-rs target/release/examples/parse_bench
 
+# Debian package: target/debian/keepalived-rs_<version>_<arch>.deb from the release binary
+# `make build` made (cargo-deb --no-build), with keepalived-rs(8) rendered from the clap CLI.
+# cargo-deb is installed when missing (`cargo install cargo-deb --locked`, a few minutes).
+DEB_TARGET_DIR = $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+.PHONY: deb package-test
+deb: build
+	@command -v cargo-deb >/dev/null || $(CARGO) install cargo-deb --locked
+	$(CARGO) build --release -p keepalived-rs --example manpage
+	mkdir -p $(DEB_TARGET_DIR)/release/man
+	$(DEB_TARGET_DIR)/release/examples/manpage $(DEB_TARGET_DIR)/release/man/keepalived-rs.8
+	gzip -9nf $(DEB_TARGET_DIR)/release/man/keepalived-rs.8
+	$(CARGO) deb -p keepalived-rs --no-build
+
+# Installs the .deb into scratch roots (dpkg-deb -x, dpkg --root) and runs it from there.
+package-test: deb
+	bash packaging/test-deb.sh
+
 fmt:
 	$(CARGO) fmt --all
 

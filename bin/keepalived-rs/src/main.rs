@@ -1,12 +1,12 @@
 //! keepalived-rs: keepalived's command line in front of the keepalived-rs daemon.
 
-mod cli;
 mod config_test;
 mod daemon;
 mod signum;
 mod system_host;
 
 use clap::Parser;
+use keepalived_rs::cli;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
