@@ -1,8 +1,9 @@
 //! `------< Interfaces >------`: every link of the namespace with the instances tracking it.
 //!
-//! The kernel's link flags and hardware type are not in the link snapshot: an interface
-//! without a MAC is printed as keepalived prints the loopback (no broadcast, no multicast),
-//! one with a MAC as Ethernet.
+//! The kernel's link flags and hardware type are not in the link snapshot: `lo` and an
+//! interface without a MAC (or with the all-zero one the loopback reports) are printed as
+//! keepalived prints the loopback (no MAC, no broadcast, no multicast), the others as
+//! Ethernet.
 
 use super::format::Lines;
 use super::DumpInput;
@@ -61,6 +62,9 @@ pub fn write(out: &mut Lines, input: &DumpInput<'_>) {
             .filter(|a| matches!(a.addr, IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80))
             .map(|a| a.addr)
             .collect();
+        let mac = link
+            .mac
+            .filter(|m| link.name != "lo" && m.iter().any(|&b| b != 0));
         out.line(format!(" Name = {}", link.name));
         out.line(format!("   index = {}", link.index));
         out.line(format!(
@@ -85,7 +89,7 @@ pub fn write(out: &mut Lines, input: &DumpInput<'_>) {
                 out.line(format!("     {a}"));
             }
         }
-        if let Some(mac) = &link.mac {
+        if let Some(mac) = &mac {
             out.line(format!("   MAC = {}", mac_str(mac)));
             out.line("   MAC broadcast = ff:ff:ff:ff:ff:ff");
         }
@@ -93,7 +97,7 @@ pub fn write(out: &mut Lines, input: &DumpInput<'_>) {
             "   State = {}UP, {}RUNNING{}",
             if link.up { "" } else { "not " },
             if link.running { "" } else { "not " },
-            if link.mac.is_none() {
+            if mac.is_none() {
                 ", no broadcast, loopback, no multicast"
             } else {
                 ""
@@ -127,7 +131,7 @@ pub fn write(out: &mut Lines, input: &DumpInput<'_>) {
             out.line("   I/f created by keepalived");
         }
         out.line(format!("   MTU = {}", link.mtu));
-        out.line(if link.mac.is_some() {
+        out.line(if mac.is_some() {
             "   HW Type = ETHERNET"
         } else {
             "   HW Type = LOOPBACK"

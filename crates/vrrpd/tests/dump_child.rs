@@ -1,0 +1,180 @@
+//! The dump requests end to end: `run_child` in its own network namespace answers `Dump`
+//! (data and JSON) from the running instance and the real system (interfaces, socket
+//! descriptors), and `Stats { clear: true }` writes the counters then zeroes them.
+//! Needs root; run with
+//! `cargo test -p keepalived-vrrpd --test dump_child -- --ignored --test-threads=1`
+//! (about 2 s).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use keepalived_config::{load_str, AssumeAll, LoadOptions};
+use keepalived_ipc::{
+    encode, DumpFormat, FrameDecoder, ToChild, ToParent, VrrpState, PROTOCOL_VERSION,
+};
+use keepalived_vrrpd::{run_child, VrrpdOptions};
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::process::Command;
+use std::time::Duration;
+
+/// The namespace, deleted however the test ends.
+struct Ns(String);
+
+impl Drop for Ns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
+    }
+}
+
+fn ip(args: &[&str]) {
+    assert!(
+        Command::new("ip").args(args).status().unwrap().success(),
+        "ip {args:?}"
+    );
+}
+
+struct Parent {
+    stream: UnixStream,
+    decoder: FrameDecoder<ToParent>,
+}
+
+impl Parent {
+    fn send(&mut self, m: &ToChild) {
+        self.stream.write_all(&encode(m).unwrap()).unwrap();
+    }
+
+    fn recv_until(&mut self, f: impl Fn(&ToParent) -> bool) -> ToParent {
+        let mut buf = [0u8; 65536];
+        loop {
+            while let Some(m) = self.decoder.pop().unwrap() {
+                if f(&m) {
+                    return m;
+                }
+            }
+            let n = self.stream.read(&mut buf).expect("read from child");
+            assert!(n > 0, "child closed the channel");
+            self.decoder.push(&buf[..n]).unwrap();
+        }
+    }
+
+    fn dump(&mut self, id: u64, format: DumpFormat) -> String {
+        self.send(&ToChild::Dump { id, format });
+        match self.recv_until(|m| matches!(m, ToParent::DumpReply { id: got, .. } if *got == id)) {
+            ToParent::DumpReply { text, .. } => text,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn stats(&mut self, id: u64, clear: bool) -> String {
+        self.send(&ToChild::Stats { id, clear });
+        match self.recv_until(|m| matches!(m, ToParent::StatsReply { id: got, .. } if *got == id)) {
+            ToParent::StatsReply { text, .. } => text,
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+fn counter(stats: &str, key: &str) -> u64 {
+    stats
+        .lines()
+        .find(|l| l.trim_start().starts_with(key))
+        .and_then(|l| l.rsplit(": ").next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{key} in {stats}"))
+}
+
+#[test]
+#[ignore = "needs root + netns"]
+fn dumps_and_stats_clear_from_the_child() {
+    let ns = Ns(format!("kvdump{}", std::process::id()));
+    ip(&["netns", "add", &ns.0]);
+    ip(&[
+        "-n", &ns.0, "link", "add", "eth0", "type", "veth", "peer", "name", "eth1",
+    ]);
+    ip(&["-n", &ns.0, "addr", "add", "192.0.2.1/24", "dev", "eth0"]);
+    ip(&["-n", &ns.0, "link", "set", "eth0", "up"]);
+    ip(&["-n", &ns.0, "link", "set", "eth1", "up"]);
+    let text = "global_defs {\n router_id dumptest\n}\nvrrp_instance VI_1 {\n interface eth0\n virtual_router_id 9\n state MASTER\n priority 255\n advert_int 1\n virtual_ipaddress {\n 192.0.2.50/24\n }\n}\n";
+    let loaded = load_str("t.conf", text, &LoadOptions::default(), &AssumeAll);
+    let (ours, theirs) = UnixStream::pair().unwrap();
+    theirs
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let ns_path = format!("/run/netns/{}", ns.0);
+    let child = std::thread::spawn(move || {
+        let f = std::fs::File::open(ns_path).unwrap();
+        nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
+        run_child(ours.into(), VrrpdOptions::default())
+    });
+    let mut p = Parent {
+        stream: theirs,
+        decoder: FrameDecoder::new(),
+    };
+    p.send(&ToChild::Hello {
+        version: PROTOCOL_VERSION,
+    });
+    p.recv_until(|m| matches!(m, ToParent::Hello { .. }));
+    p.send(&ToChild::Start {
+        config: Box::new(loaded.config),
+    });
+    p.recv_until(|m| matches!(m, ToParent::Ready));
+    p.recv_until(|m| matches!(m, ToParent::InstanceState(s) if s.state == VrrpState::Master));
+
+    let data = p.dump(1, DumpFormat::Data);
+    if std::env::var_os("DUMP_PRINT").is_some() {
+        eprintln!("{data}");
+    }
+    for want in [
+        "------< Global definitions >------\n",
+        " Router ID = dumptest\n",
+        "------< VRRP Topology >------\n VRRP Instance = VI_1\n   VRRP Version = 2\n   State = MASTER\n",
+        "   Using src_ip = 192.0.2.1\n",
+        "     192.0.2.50/24 dev eth0 scope global set\n",
+        "------< VRRP Sockpool >------\n",
+        "------< Interfaces >------\n",
+        " Name = eth0\n",
+        // A new namespace's loopback is down; it has no MAC line.
+        " Name = lo\n   index = 1\n   IPv4 address = (none)\n   IPv6 address = (none)\n   State = not UP, not RUNNING, no broadcast, loopback, no multicast\n",
+        "   IPv4 address = 192.0.2.1\n",
+        "     VI_1, weight 0\n",
+    ] {
+        assert!(data.contains(want), "{want:?} missing from\n{data}");
+    }
+    // A real descriptor, the same in the instance and in the socket pool.
+    let fd_line = data
+        .lines()
+        .find(|l| l.starts_with("   fd_in "))
+        .unwrap_or_else(|| panic!("{data}"));
+    let fd: i32 = fd_line
+        .trim_start_matches("   fd_in ")
+        .split(',')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(fd > 2, "{fd_line}");
+    assert!(
+        data.contains(&format!(" fd_in {fd} fd_out = {fd}\n")),
+        "{data}"
+    );
+
+    let json: serde_json::Value = serde_json::from_str(&p.dump(2, DumpFormat::Json)).unwrap();
+    let first = &json[0];
+    assert_eq!(first["data"]["iname"], "VI_1");
+    assert_eq!(first["data"]["state"], 2);
+    assert_eq!(first["data"]["vipset"], true);
+    assert_eq!(first["data"]["ifp_ifname"], "eth0");
+    assert_eq!(first["stats"]["become_master"], 1);
+
+    // STATS_CLEAR: this file still has the counts, the next one starts from zero.
+    std::thread::sleep(Duration::from_millis(1100));
+    let written = p.stats(3, true);
+    assert_eq!(counter(&written, "Became master:"), 1, "{written}");
+    assert!(counter(&written, "Sent:") >= 1, "{written}");
+    let after = p.stats(4, false);
+    assert_eq!(counter(&after, "Became master:"), 0, "{after}");
+    assert!(counter(&after, "Sent:") <= 1, "{after}");
+
+    p.send(&ToChild::Shutdown);
+    p.recv_until(|m| matches!(m, ToParent::InstanceState(s) if s.state == VrrpState::Stop));
+    child.join().unwrap();
+}
