@@ -2,6 +2,7 @@
 
 mod config_test;
 mod daemon;
+mod genhash;
 mod signum;
 mod system_host;
 
@@ -10,6 +11,13 @@ use keepalived_rs::cli;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // genhash mode takes its own options (-s, -p, ... mean other things to the daemon).
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    if genhash::requested(&args) {
+        return genhash::run(&args);
+    }
     let cli = cli::Cli::parse();
 
     if cli.version {
@@ -32,7 +40,7 @@ fn main() -> ExitCode {
         };
     }
     if cli.genhash {
-        eprintln!("keepalived-rs: genhash mode (-T) is not implemented yet");
+        eprintln!("keepalived-rs: -T (genhash) must be the first option");
         return ExitCode::from(1);
     }
     if cli.config_test.is_some() || cli.dump_conf_json {
