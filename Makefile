@@ -66,7 +66,7 @@ deb: build
 	mkdir -p $(DEB_TARGET_DIR)/release/man
 	$(DEB_TARGET_DIR)/release/examples/manpage $(DEB_TARGET_DIR)/release/man/keepalived-rs.8
 	gzip -9nf $(DEB_TARGET_DIR)/release/man/keepalived-rs.8
-	$(CARGO) deb -p keepalived-rs --no-build
+	$(CARGO) deb -p keepalived-rs --no-build --strip
 
 # Installs the .deb into scratch roots (dpkg-deb -x, dpkg --root) and runs it from there.
 package-test: deb

@@ -54,7 +54,7 @@ has_file usr/share/man/man8/keepalived-rs.8.gz
 has_file usr/share/man/man5/keepalived-rs.conf.5.gz
 has_file usr/share/doc/keepalived-rs/copyright
 has_file 'usr/lib/systemd/system/keepalived-rs.service|lib/systemd/system/keepalived-rs.service'
-grep -qE '^-rwxr-xr-x root/root .* \./usr/sbin/keepalived-rs$' <<<"$contents" ||
+grep -qE '^-rwxr-xr-x (root/root|0/0) .* \./usr/sbin/keepalived-rs$' <<<"$contents" ||
     fail "/usr/sbin/keepalived-rs is not root:root 0755"
 
 ctl="$scratch/control"
@@ -126,7 +126,11 @@ copy_into_root() {
 if [ "$(id -u)" != 0 ]; then
     say "dpkg --root install skipped: dpkg needs root to chroot for the maintainer scripts"
 else
+    # A merged-/usr layout, as Debian's, so /bin/sh and /lib64/ld-linux* resolve in the chroot.
+    mkdir -p "$inst/usr/bin" "$inst/usr/lib" "$inst/usr/lib64"
+    for d in bin lib lib64; do ln -s "usr/$d" "$inst/$d"; done
     for p in sh rm mkdir cat grep sed; do copy_into_root "$p"; done
+    [ -x "$inst/bin/sh" ] || cp -L /bin/sh "$inst/usr/bin/sh"
     dpkg_root=(dpkg --root="$inst" --log="$inst/var/log/dpkg.log" --force-depends)
     # dpkg looks for these on PATH before it runs; the package itself does not use them.
     export PATH="$PATH:/usr/sbin:/sbin"
