@@ -14,6 +14,7 @@
 # 3. `dpkg --root` into a second scratch root with its own empty dpkg database: the package
 #    installs and removes (maintainer scripts included) inside that root only.
 set -euo pipefail
+trap 'echo "package-test: FAIL: line $LINENO: $BASH_COMMAND" >&2' ERR
 
 fail() { echo "package-test: FAIL: $*" >&2; exit 1; }
 say() { echo "package-test: $*"; }
@@ -43,10 +44,13 @@ case "$(basename "$deb")" in
     keepalived-rs_*_"$arch".deb) ;;
     *) fail "file name $(basename "$deb") is not keepalived-rs_<version>_$arch.deb" ;;
 esac
+for part in conffiles postinst prerm postrm control; do
+    grep -qw "$part" <<<"$info" || fail "dpkg-deb -I lists no $part"
+done
 field Depends | grep -q 'libc6' || fail "Depends has no computed libc6: $(field Depends)"
 field Recommends | grep -qw 'iproute2' || fail "Recommends lacks iproute2: $(field Recommends)"
 
-has_file() { grep -qE "[[:space:]]\./$1\$" <<<"$contents" || fail "package lacks /$1"; }
+has_file() { grep -qE "[[:space:]]\./($1)\$" <<<"$contents" || fail "package lacks /$1"; }
 has_file usr/sbin/keepalived-rs
 has_file etc/keepalived-rs/keepalived.conf
 has_file etc/default/keepalived-rs
@@ -84,6 +88,10 @@ fi
 # --- 2. extracted binary ----------------------------------------------------------------
 root="$scratch/x"
 dpkg-deb -x "$deb" "$root"
+unit=$(ls "$root"/usr/lib/systemd/system/keepalived-rs.service "$root"/lib/systemd/system/keepalived-rs.service 2>/dev/null | head -n 1 || true)
+grep -qE '^ExecStart=/usr/sbin/keepalived-rs .*/etc/keepalived-rs/keepalived\.conf' "$unit" ||
+    fail "the unit does not run /usr/sbin/keepalived-rs on /etc/keepalived-rs/keepalived.conf"
+grep -q '^EnvironmentFile=-/etc/default/keepalived-rs' "$unit" || fail "the unit does not read /etc/default/keepalived-rs"
 bin="$root/usr/sbin/keepalived-rs"
 version=$("$bin" --version) || fail "--version exited $?"
 deb_version=$(field Version)
