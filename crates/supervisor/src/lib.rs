@@ -1,8 +1,9 @@
 //! The keepalived-rs parent process ("supervisor"): it reads and validates the configuration
-//! once, takes the pid files, daemonises, forks the VRRP child (and, later, the checker), talks
+//! once, takes the pid files, daemonises, forks the VRRP child and the checker child, talks
 //! to them over socketpairs carrying bincode frames (`keepalived-ipc`), respawns a dead child
-//! with keepalived's back-off, and turns signals into requests: SIGTERM/SIGINT stop, SIGHUP
-//! reloads, SIGUSR1/SIGUSR2 dump.
+//! with keepalived's back-off, relays the checker's `vrrp_script` results to the VRRP child,
+//! tells systemd how it is doing ([`notify`]), and turns signals into requests: SIGTERM/SIGINT
+//! stop, SIGHUP reloads, SIGUSR1/SIGUSR2/JSON/STATS_CLEAR dump ([`dumpfile`]).
 //!
 //! Single-threaded, always: it forks. Signals arrive through a signalfd in one `mio::Poll`.
 //!
@@ -49,7 +50,8 @@ pub type ChildEntry = Box<dyn FnMut(OwnedFd) -> ExitCode>;
 pub struct ChildEntries {
     /// The VRRP child.
     pub vrrp: ChildEntry,
-    /// The checker child; `None` until it exists (configs that need it get a warning).
+    /// The checker child (`vrrp_script`s and virtual servers); `None` when this build has none
+    /// (configs that need it get a warning).
     pub checker: Option<ChildEntry>,
 }
 
@@ -72,7 +74,7 @@ pub struct SupervisorOptions {
     pub dont_respawn: bool,
     /// `-p`, `-r`, `-c`.
     pub pid_overrides: PidOverrides,
-    /// Logging (`-l`, `-G`, `-S`, `-D`).
+    /// Logging (`-l`, `-G`, `-S`, `-D`, `-g`, `--flush-log-file`).
     pub log: LogSettings,
     /// `-u MASK`: overrides the config's `umask` and keepalived's default [`DEFAULT_UMASK`].
     pub umask: Option<u32>,

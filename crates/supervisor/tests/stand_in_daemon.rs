@@ -186,7 +186,8 @@ fn respawn_and_stop() {
             Duration::from_secs(1),
         );
         let end = Instant::now() + Duration::from_secs(5);
-        while read_pid(&d.path("v.pid")) == Some(child) {
+        // (None while the pid file is being rewritten.)
+        while read_pid(&d.path("v.pid")).is_none_or(|p| p == child) {
             assert!(Instant::now() < end, "round {round}: not respawned");
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -451,6 +452,10 @@ fn checker_slot_relays_dumps_and_notifies() {
     let log = d.log();
     assert!(log.contains("CPU usage (self/children) user: "), "{log}");
     assert!(log.contains("Stopped keepalived-rs v"), "{log}");
+    assert!(
+        log.contains("Stopped - used "),
+        "a child's -D stop line: {log}"
+    );
 
     // -g: the parent's lines in the file, each child's in its own (keepalived's names).
     let parent_log = fs::read_to_string(d.path("ka.log")).unwrap();
