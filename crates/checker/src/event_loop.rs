@@ -129,6 +129,9 @@ impl Checker {
             let now = Instant::now();
             self.procs.fire_timeouts(now);
             self.scripts.fire(&mut self.procs, &mut self.reports, now);
+            if self.procs.has_pending() {
+                self.reap();
+            }
             self.flush_reports();
             if self.stopping {
                 break;

@@ -103,6 +103,8 @@ pub struct Procs {
     /// Exits of pids we did not start (a previous generation after a reload, or a VS helper's
     /// own child): counted, not reported.
     strays: u64,
+    /// Exits collected by [`Procs::collect`], returned by the next [`Procs::reap`].
+    pending: Vec<(ProcId, ProcOwner, ProcExit)>,
 }
 
 impl Procs {
@@ -181,10 +183,23 @@ impl Procs {
         }
     }
 
+    /// Reaps ended children now but keeps their exits for the next [`Self::reap`]: for a
+    /// caller starting many processes in a row, so that none stays a zombie meanwhile.
+    pub fn collect(&mut self) {
+        let mut out = std::mem::take(&mut self.pending);
+        self.reap_into(&mut out);
+        self.pending = out;
+    }
+
     /// Collects every ended child (`waitpid(-1, WNOHANG)` until none is left) and returns
-    /// the exits of the processes started here.
+    /// the exits of the processes started here (with those [`Self::collect`] kept).
     pub fn reap(&mut self) -> Vec<(ProcId, ProcOwner, ProcExit)> {
-        let mut out = Vec::new();
+        let mut out = std::mem::take(&mut self.pending);
+        self.reap_into(&mut out);
+        out
+    }
+
+    fn reap_into(&mut self, out: &mut Vec<(ProcId, ProcOwner, ProcExit)>) {
         for (pid, kind) in process::reap() {
             let Some(r) = self.running.remove(&pid) else {
                 self.strays += 1;
@@ -200,7 +215,11 @@ impl Procs {
             };
             out.push((r.id, r.owner, exit));
         }
-        out
+    }
+
+    /// Whether [`Self::collect`] holds exits not yet returned by [`Self::reap`].
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
     }
 
     /// Sends `signal` to the group of every process still running (shutdown, reload).

@@ -30,6 +30,9 @@ const SEARCH_PATH: [&str; 6] = [
     "/bin",
 ];
 
+/// How many scripts [`ScriptSet::fire`] starts between two reaps.
+const COLLECT_EVERY: usize = 32;
+
 /// keepalived's default script user when `script_user` is not set.
 const DEFAULT_SCRIPT_USER: &str = "keepalived_script";
 
@@ -279,9 +282,18 @@ impl ScriptSet {
 
     /// Starts the scripts whose turn has come.
     pub fn fire(&mut self, procs: &mut Procs, reports: &mut Vec<ToParent>, now: Instant) {
+        let mut started = 0usize;
         for turn in self.schedule.due(now) {
             match turn {
-                Turn::Run(i) => self.run(i, procs, reports, now),
+                Turn::Run(i) => {
+                    self.run(i, procs, reports, now);
+                    started += 1;
+                    // Starting hundreds of scripts takes a while: reap the quick ones as we
+                    // go so they do not wait as zombies.
+                    if started % COLLECT_EVERY == 0 {
+                        procs.collect();
+                    }
+                }
                 Turn::StillRunning(i) => {
                     if let Some(e) = self.entries.get_mut(i) {
                         e.skipped += 1;
