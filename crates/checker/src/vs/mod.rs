@@ -877,7 +877,7 @@ fn checker_type(kind: &Kind) -> &'static str {
         Kind::Http { ssl: false, .. } => "HTTP_CHECK",
         Kind::Http { ssl: true, .. } => "SSL_CHECK",
         Kind::Misc { .. } => "MISC_CHECK",
-        Kind::Unsupported(k) => *k,
+        Kind::Unsupported(k) => k,
     }
 }
 
