@@ -15,17 +15,23 @@ use std::fmt::Write as _;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-fn thread_cpu() -> Duration {
+/// (user, system) CPU time of this thread.
+fn thread_times() -> (Duration, Duration) {
     let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
     let after = stat.rsplit(')').next().unwrap();
     let f: Vec<&str> = after.split_whitespace().collect();
     // utime and stime are fields 14 and 15 (1-based); after ")" they are at 11 and 12.
-    let ticks: u64 = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
     let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
         .ok()
         .flatten()
         .unwrap_or(100) as u64;
-    Duration::from_millis(ticks * 1000 / hz)
+    let t = |i: usize| Duration::from_millis(f[i].parse::<u64>().unwrap() * 1000 / hz);
+    (t(11), t(12))
+}
+
+fn thread_cpu() -> Duration {
+    let (u, s) = thread_times();
+    u + s
 }
 
 fn main() {
@@ -131,12 +137,15 @@ fn main() {
         }
     }
     let cpu = thread_cpu() - cpu0.unwrap_or_default();
+    let (user, sys) = thread_times();
     let dump = vs.dump();
     let alive = dump.matches(": alive,").count();
     println!(
-        "{n} TCP_CHECKs, delay_loop 1 s, {secs} s measured: loop CPU {:.3} s = {:.1} % of one core; {events_seen} events; {alive}/{n} real servers alive; {} state reports",
+        "{n} TCP_CHECKs, delay_loop 1 s, {secs} s measured: loop CPU {:.3} s = {:.1} % of one core; {events_seen} events; {alive}/{n} real servers alive; {} state reports (whole run: user {:.2} s, system {:.2} s)",
         cpu.as_secs_f64(),
         100.0 * cpu.as_secs_f64() / secs as f64,
-        reports.len()
+        reports.len(),
+        user.as_secs_f64(),
+        sys.as_secs_f64()
     );
 }
