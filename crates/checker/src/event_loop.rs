@@ -6,6 +6,7 @@
 use crate::ipc::{Ipc, IpcError};
 use crate::procs::{ProcOwner, Procs};
 use crate::scripts::ScriptSet;
+use crate::vs::{VirtualServers, VsContext, TOKEN_BASE};
 use crate::CheckerOptions;
 use keepalived_config::Config;
 use keepalived_ipc::{DumpFormat, ToChild, ToParent};
@@ -49,6 +50,8 @@ pub struct Checker {
     ipc_writable: bool,
     procs: Procs,
     scripts: ScriptSet,
+    /// `None` with `no_virtual_servers` (`-P`).
+    vs: Option<VirtualServers>,
     reports: Vec<ToParent>,
     stopping: bool,
     next_tick: Instant,
@@ -95,6 +98,13 @@ impl Checker {
         } else {
             ScriptSet::new(config)
         };
+        let vs = if opts.no_virtual_servers {
+            None
+        } else {
+            let mut vs = VirtualServers::new(config);
+            vs.set_dont_release_ipvs(opts.dont_release_ipvs);
+            Some(vs)
+        };
         Ok(Checker {
             poll,
             signals,
@@ -102,6 +112,7 @@ impl Checker {
             ipc_writable: false,
             procs: Procs::new(),
             scripts,
+            vs,
             reports: Vec::new(),
             stopping: false,
             next_tick: Instant::now() + TICK,
@@ -114,6 +125,14 @@ impl Checker {
         let now = Instant::now();
         log::info!("Starting {} vrrp_script(s)", self.scripts.len());
         self.scripts.start(now);
+        if let Some(vs) = self.vs.as_mut() {
+            let mut ctx = VsContext {
+                registry: self.poll.registry(),
+                procs: &mut self.procs,
+                reports: &mut self.reports,
+            };
+            vs.start(&mut ctx, now);
+        }
     }
 
     /// Asks the loop to stop after the current round.
@@ -129,6 +148,14 @@ impl Checker {
             let now = Instant::now();
             self.procs.fire_timeouts(now);
             self.scripts.fire(&mut self.procs, &mut self.reports, now);
+            if let Some(vs) = self.vs.as_mut() {
+                let mut ctx = VsContext {
+                    registry: self.poll.registry(),
+                    procs: &mut self.procs,
+                    reports: &mut self.reports,
+                };
+                vs.fire_timers(&mut ctx, now);
+            }
             if self.procs.has_pending() {
                 self.reap();
             }
@@ -158,6 +185,20 @@ impl Checker {
                         }
                     }
                     SIGNALS => reap |= self.on_signals(),
+                    token if token.0 >= TOKEN_BASE => {
+                        if let Some(vs) = self.vs.as_mut() {
+                            let mut ctx = VsContext {
+                                registry: self.poll.registry(),
+                                procs: &mut self.procs,
+                                reports: &mut self.reports,
+                            };
+                            let (r, w) = (
+                                ev.is_readable() || ev.is_read_closed() || ev.is_error(),
+                                ev.is_writable() || ev.is_write_closed(),
+                            );
+                            vs.ready(&mut ctx, token, r, w, Instant::now());
+                        }
+                    }
                     _ => {}
                 }
             }
@@ -175,7 +216,8 @@ impl Checker {
 
     fn timeout(&self, now: Instant) -> Duration {
         let mut until = self.next_tick;
-        for d in [self.scripts.next_deadline(), self.procs.next_deadline()]
+        let vs = self.vs.as_ref().and_then(VirtualServers::next_deadline);
+        for d in [self.scripts.next_deadline(), self.procs.next_deadline(), vs]
             .into_iter()
             .flatten()
         {
@@ -188,9 +230,17 @@ impl Checker {
         for (id, owner, exit) in self.procs.reap() {
             match owner {
                 ProcOwner::Script(_) => self.scripts.process_exited(id, exit, &mut self.reports),
-                ProcOwner::Vs(_) => {
-                    log::debug!("process {id:?} of the virtual servers ended: {exit:?}");
-                }
+                ProcOwner::Vs(_) => match self.vs.as_mut() {
+                    Some(vs) => {
+                        let mut ctx = VsContext {
+                            registry: self.poll.registry(),
+                            procs: &mut self.procs,
+                            reports: &mut self.reports,
+                        };
+                        vs.process_exited(&mut ctx, id, exit, Instant::now());
+                    }
+                    None => log::debug!("process {id:?} ended: {exit:?}"),
+                },
             }
         }
     }
@@ -259,6 +309,14 @@ impl Checker {
             }
             ToChild::Reload { config } => {
                 log::info!("Reloading");
+                if let Some(vs) = self.vs.as_mut() {
+                    let mut ctx = VsContext {
+                        registry: self.poll.registry(),
+                        procs: &mut self.procs,
+                        reports: &mut self.reports,
+                    };
+                    vs.reload(&mut ctx, &config, Instant::now());
+                }
                 if !self.opts.no_scripts {
                     self.scripts
                         .reload(&config, &mut self.procs, Instant::now());
@@ -270,7 +328,13 @@ impl Checker {
             }
             ToChild::Dump { id, format } => {
                 let text = match format {
-                    DumpFormat::Data => self.scripts.dump(),
+                    DumpFormat::Data => {
+                        let mut text = self.scripts.dump();
+                        if let Some(vs) = self.vs.as_ref() {
+                            text.push_str(&vs.dump());
+                        }
+                        text
+                    }
                     // keepalived's JSON dump holds only the VRRP side.
                     DumpFormat::Json => String::new(),
                 };
@@ -343,6 +407,15 @@ impl Checker {
     }
 
     fn shutdown(&mut self) {
+        if let Some(vs) = self.vs.as_mut() {
+            let mut ctx = VsContext {
+                registry: self.poll.registry(),
+                procs: &mut self.procs,
+                reports: &mut self.reports,
+            };
+            vs.shutdown(&mut ctx);
+        }
+        self.flush_reports();
         let ended = self.procs.terminate_all(STOP_GRACE);
         if !ended.is_empty() {
             log::debug!("{} script(s) ended at shutdown", ended.len());
