@@ -333,6 +333,8 @@ impl VirtualServers {
             return;
         };
         match slot.kind.clone() {
+            // keepalived: an HTTP_GET without url is up without checking.
+            Kind::Http { urls, .. } if urls.is_empty() => self.record(ctx, i, true, None, now),
             Kind::Tcp | Kind::Http { .. } => {
                 if let Some(s) = self.slots.get_mut(i) {
                     s.url = 0;
