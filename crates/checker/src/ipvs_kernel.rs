@@ -12,7 +12,6 @@ use keepalived_check::ipvs::{
 use keepalived_sys::ipvs::{
     DestId, DestSpec, Ipvs, IpvsRequest, IpvsSysError, ServiceId, ServiceSpec, TunnelSpec,
 };
-use nix::errno::Errno;
 
 /// The kernel's IPVS table.
 ///
@@ -189,11 +188,6 @@ fn dest_spec(d: &Dest) -> DestSpec {
         l_thresh: d.l_thresh,
         tunnel,
     }
-}
-
-/// Whether an error means the kernel has no IPVS (for callers that opened [`Ipvs`] themselves).
-pub fn is_not_available(e: &IpvsSysError) -> bool {
-    matches!(e, IpvsSysError::NotAvailable { .. }) || e.errno() == Some(Errno::ENOENT as i32)
 }
 
 #[cfg(test)]
