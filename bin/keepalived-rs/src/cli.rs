@@ -51,9 +51,13 @@ pub struct Cli {
     #[arg(short = 'G', long = "no-syslog")]
     pub no_syslog: bool,
 
-    /// Log to this file.
+    /// Log to this file (the children insert _vrrp / _healthcheckers before the extension).
     #[arg(short = 'g', long = "log-file", value_name = "FILE")]
     pub log_file: Option<PathBuf>,
+
+    /// Flush the log file after each line.
+    #[arg(long = "flush-log-file")]
+    pub flush_log_file: bool,
 
     /// umask for file creation (numeric).
     #[arg(short = 'u', long = "umask", value_name = "MASK")]

@@ -15,6 +15,8 @@ pub fn run(cli: &Cli) -> ExitCode {
         console: cli.log_console,
         syslog: !cli.no_syslog,
         detail: cli.log_detail,
+        log_file: cli.log_file.clone(),
+        flush_log_file: cli.flush_log_file,
         ..LogSettings::default()
     };
     let mut bad_facility = None;
@@ -50,14 +52,23 @@ pub fn run(cli: &Cli) -> ExitCode {
     if let Some(text) = bad_facility {
         eprintln!("keepalived-rs: invalid log facility '{text}': using daemon");
     }
+    // The checker child: vrrp_scripts (unless -C) and virtual servers (unless -P).
+    let checker_opts = keepalived_checker::CheckerOptions {
+        dont_release_ipvs: cli.dont_release_ipvs,
+        no_scripts: cli.check,
+        no_virtual_servers: cli.vrrp,
+    };
+    let checker: Option<keepalived_supervisor::ChildEntry> =
+        Some(Box::new(move |ipc| keepalived_checker::run_child(ipc, checker_opts)));
     let vrrp_opts = VrrpdOptions {
         dont_release_vrrp: cli.dont_release_vrrp,
         release_vips: cli.release_vips,
-        scripts_supported: false,
+        // vrrp_script results come from the checker, which -P does not start.
+        scripts_supported: checker.is_some() && !cli.vrrp,
     };
     let entries = ChildEntries {
         vrrp: Box::new(move |ipc| keepalived_vrrpd::run_child(ipc, vrrp_opts)),
-        checker: None,
+        checker,
     };
     keepalived_supervisor::run(opts, &SystemHost, entries)
 }

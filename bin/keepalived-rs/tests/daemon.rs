@@ -397,3 +397,158 @@ fn dont_respawn_exits_when_the_child_dies() {
     assert!(!pid_p.exists() && !pid_r.exists());
     let _ = fs::remove_dir_all(&dir);
 }
+
+fn has_vip(ns: &Netns, vip: &str) -> bool {
+    ns.addrs().contains(vip)
+}
+
+/// SIGTERM with one MASTER instance: the VIP goes, then the daemon exits 0 at once. Prints the
+/// two delays (signal -> VIP gone, VIP gone -> exit); also checks `-g` (the parent's lines in
+/// the file, the VRRP child's in `_vrrp`).
+#[test]
+#[ignore = "needs root: run by make integration"]
+fn sigterm_releases_the_vip_and_exits_quickly() {
+    let mut ns = Netns::new("term");
+    let dir = temp_dir("term");
+    let log_file = dir.join("ka.log");
+    let (parent, pid_p, pid_r, log_path) = start_daemon(
+        &mut ns,
+        &dir,
+        &["-D", "--flush-log-file", "-g", log_file.to_str().unwrap()],
+    );
+    wait_for("MASTER with the VIP", Duration::from_secs(10), || {
+        has_vip(&ns, "192.0.2.101/24")
+    });
+    let t0 = Instant::now();
+    kill(parent, "TERM");
+    let mut vip_gone = None;
+    let mut daemon = ns.daemon.take().unwrap();
+    let exited = loop {
+        if vip_gone.is_none() && !has_vip(&ns, "192.0.2.101") {
+            vip_gone = Some(t0.elapsed());
+        }
+        if let Some(status) = daemon.try_wait().unwrap() {
+            break (t0.elapsed(), status);
+        }
+        assert!(t0.elapsed() < Duration::from_secs(10), "no exit");
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let (exit_after, status) = exited;
+    let vip_gone = vip_gone.unwrap_or(exit_after);
+    eprintln!(
+        "SIGTERM -> VIP removed: {:.1} ms; VIP removed -> exit: {:.1} ms (exit {:.1} ms after the signal)",
+        vip_gone.as_secs_f64() * 1e3,
+        (exit_after.saturating_sub(vip_gone)).as_secs_f64() * 1e3,
+        exit_after.as_secs_f64() * 1e3
+    );
+    assert_eq!(status.code(), Some(0));
+    assert!(!has_vip(&ns, "192.0.2.101"), "VIP left behind");
+    assert!(
+        exit_after.saturating_sub(vip_gone) < Duration::from_millis(500),
+        "slow exit after the VIP went: {exit_after:?} vs {vip_gone:?}"
+    );
+    assert!(!pid_p.exists() && !pid_r.exists());
+    let log = fs::read_to_string(&log_path).unwrap();
+    assert!(log.contains("Stopping"), "{log}");
+    assert!(log.contains("Stopped keepalived-rs"), "{log}");
+    assert!(log.contains("CPU usage (self/children)"), "-D: {log}");
+    let parent_file = fs::read_to_string(&log_file).unwrap();
+    assert!(parent_file.contains("Startup complete"), "{parent_file}");
+    assert!(
+        parent_file.contains("Stopped keepalived-rs"),
+        "{parent_file}"
+    );
+    let vrrp_file = fs::read_to_string(dir.join("ka_vrrp.log")).unwrap();
+    assert!(vrrp_file.contains("Entering MASTER STATE"), "{vrrp_file}");
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// `-V`: the VIP stays after a clean stop.
+#[test]
+#[ignore = "needs root: run by make integration"]
+fn dont_release_vrrp_keeps_the_vip() {
+    let mut ns = Netns::new("keepvip");
+    let dir = temp_dir("keepvip");
+    let (parent, pid_p, _, log_path) = start_daemon(&mut ns, &dir, &["-V"]);
+    wait_for("MASTER with the VIP", Duration::from_secs(10), || {
+        has_vip(&ns, "192.0.2.101/24")
+    });
+    kill(parent, "TERM");
+    assert_eq!(wait_exit(&mut ns, Duration::from_secs(5)), Some(0));
+    assert!(
+        has_vip(&ns, "192.0.2.101/24"),
+        "{}",
+        fs::read_to_string(&log_path).unwrap_or_default()
+    );
+    assert!(!pid_p.exists());
+    let _ = fs::remove_dir_all(&dir);
+}
+
+/// A full disk under `$TMPDIR` (a 64 KiB tmpfs in a private mount namespace, filled up): the
+/// dump fails with a clear error, no temporary is left, the daemon keeps running; once space
+/// is back the next dump is written.
+#[test]
+#[ignore = "needs root: run by make integration"]
+fn dump_on_a_full_disk_is_logged_and_cleaned_up() {
+    let mut ns = Netns::new("enospc");
+    let dir = temp_dir("enospc");
+    let small = dir.join("small");
+    fs::create_dir_all(&small).unwrap();
+    let conf = dir.join("k.conf");
+    fs::write(&conf, SIMPLE_CONF).unwrap();
+    let log_path = dir.join("d.log");
+    let child = Command::new("ip")
+        .args(["netns", "exec", &ns.name, "unshare", "-m", "--propagation", "private"])
+        .args(["sh", "-c"])
+        .arg("mount -t tmpfs -o size=64k tmpfs \"$0\" && (dd if=/dev/zero of=\"$0/fill\" bs=4k 2>/dev/null; true) && exec \"$@\"")
+        .arg(&small)
+        .args([BIN, "-n", "-l", "-G", "-f"])
+        .arg(&conf)
+        .arg("-p")
+        .arg(dir.join("p.pid"))
+        .arg("-r")
+        .arg(dir.join("v.pid"))
+        .arg("-c")
+        .arg(dir.join("c.pid"))
+        .env("TMPDIR", &small)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let parent = child.id() as i32;
+    ns.daemon = Some(child);
+    let log = || fs::read_to_string(&log_path).unwrap_or_default();
+    wait_for("Startup complete", Duration::from_secs(10), || {
+        log().contains("Startup complete")
+    });
+    let in_ns = |args: &[&str]| {
+        let out = Command::new("nsenter")
+            .args(["-t", &parent.to_string(), "-m", "--"])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let small_s = small.to_str().unwrap();
+    kill(parent, "USR1");
+    wait_for("the dump error", Duration::from_secs(5), || {
+        log().contains("dump not written")
+    });
+    let text = log();
+    assert!(text.contains("No space left on device"), "{text}");
+    let listing = in_ns(&["ls", "-a", small_s]);
+    assert!(!listing.contains(".tmp"), "temporary left: {listing}");
+    assert!(!listing.contains("keepalived.data"), "{listing}");
+    assert!(ns.daemon.as_mut().unwrap().try_wait().unwrap().is_none());
+    in_ns(&["rm", "-f", &format!("{small_s}/fill")]);
+    kill(parent, "USR1");
+    wait_for(
+        "the dump once space is back",
+        Duration::from_secs(5),
+        || in_ns(&["ls", small_s]).contains("keepalived.data"),
+    );
+    kill(parent, "TERM");
+    assert_eq!(wait_exit(&mut ns, Duration::from_secs(5)), Some(0));
+    let _ = fs::remove_dir_all(&dir);
+}
