@@ -359,12 +359,14 @@ fn vrrp_wanted(opts: &SupervisorOptions, config: &Config) -> bool {
     enabled && (opts.all || !config.vrrp_instances.is_empty())
 }
 
-/// Whether the checker child runs: not `-P`, and a `vrrp_script` in use or a `virtual_server`
-/// configured (or `--all`). keepalived runs `vrrp_script`s in its VRRP child; keepalived-rs runs
-/// them in the checker, which reports each result for the parent to relay.
+/// Whether the checker child runs: a `vrrp_script` in use (unless `-C`: no VRRP to feed), a
+/// `virtual_server` configured (unless `-P`), or `--all`. keepalived runs `vrrp_script`s in its
+/// VRRP child, so `-P` keeps them; keepalived-rs runs them in the checker, which reports each
+/// result for the parent to relay, so under `-P` the checker runs for the scripts only.
 fn checker_wanted(opts: &SupervisorOptions, config: &Config) -> bool {
-    let enabled = opts.only_check || !opts.only_vrrp;
-    enabled && (opts.all || scripts_in_use(config) || !config.virtual_servers.is_empty())
+    let scripts = !opts.only_check && scripts_in_use(config);
+    let servers = !opts.only_vrrp && !config.virtual_servers.is_empty();
+    opts.all || scripts || servers
 }
 
 /// Whether any instance or sync group tracks a defined `vrrp_script`.
