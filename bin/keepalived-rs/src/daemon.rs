@@ -58,13 +58,14 @@ pub fn run(cli: &Cli) -> ExitCode {
         no_scripts: cli.check,
         no_virtual_servers: cli.vrrp,
     };
-    let checker: Option<keepalived_supervisor::ChildEntry> =
-        Some(Box::new(move |ipc| keepalived_checker::run_child(ipc, checker_opts)));
+    let checker: Option<keepalived_supervisor::ChildEntry> = Some(Box::new(move |ipc| {
+        keepalived_checker::run_child(ipc, checker_opts)
+    }));
     let vrrp_opts = VrrpdOptions {
         dont_release_vrrp: cli.dont_release_vrrp,
         release_vips: cli.release_vips,
-        // vrrp_script results come from the checker, which -P does not start.
-        scripts_supported: checker.is_some() && !cli.vrrp,
+        // vrrp_script results come from the checker (which -P starts for the scripts alone).
+        scripts_supported: checker.is_some(),
     };
     let entries = ChildEntries {
         vrrp: Box::new(move |ipc| keepalived_vrrpd::run_child(ipc, vrrp_opts)),
