@@ -49,7 +49,7 @@ demo: build
 	bash integration/demo.sh target/release/keepalived-rs
 
 # Every test: formatting, lints, unit/property/simulation tests, corpus comparison with keepalived.
-test: deps lint unit integration
+test: deps lint unit integration package-test
 
 bench: build
 	$(CARGO) build --release -p keepalived-config --example parse_bench

@@ -930,7 +930,6 @@ impl Mapper<'_> {
             (v.accept == Some(false), "no_accept (firewall rules)"),
             (v.unicast_fault_no_peer, "unicast_fault_no_peer"),
             (v.track_src_ip, "track_src_ip"),
-            (v.smtp_alert == Some(true), "smtp_alert"),
             (v.promote_secondaries, "promote_secondaries"),
             (v.kernel_rx_buf_size.is_some(), "kernel_rx_buf_size"),
             (v.garp.extra_if.is_some(), "garp_extra_if"),
