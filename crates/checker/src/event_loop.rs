@@ -3,6 +3,7 @@
 //! turns, the processes' timeouts and a one-second tick (a safety net that reaps even if a
 //! coalesced SIGCHLD was missed).
 
+use crate::alert::Alerts;
 use crate::ipc::{Ipc, IpcError};
 use crate::procs::{ProcOwner, Procs};
 use crate::scripts::ScriptSet;
@@ -56,6 +57,7 @@ pub struct Checker {
     stopping: bool,
     next_tick: Instant,
     opts: CheckerOptions,
+    alerts: Alerts,
 }
 
 impl Checker {
@@ -117,6 +119,7 @@ impl Checker {
             stopping: false,
             next_tick: Instant::now() + TICK,
             opts,
+            alerts: Alerts::new(config),
         })
     }
 
@@ -159,6 +162,8 @@ impl Checker {
             if self.procs.has_pending() {
                 self.reap();
             }
+            self.send_alerts();
+            self.alerts.on_timeout(self.poll.registry(), Instant::now());
             self.flush_reports();
             if self.stopping {
                 break;
@@ -185,6 +190,9 @@ impl Checker {
                         }
                     }
                     SIGNALS => reap |= self.on_signals(),
+                    token if self.alerts.owns(token) => {
+                        (self.alerts).ready(self.poll.registry(), token, Instant::now())
+                    }
                     token if token.0 >= TOKEN_BASE => {
                         if let Some(vs) = self.vs.as_mut() {
                             let mut ctx = VsContext {
@@ -217,9 +225,15 @@ impl Checker {
     fn timeout(&self, now: Instant) -> Duration {
         let mut until = self.next_tick;
         let vs = self.vs.as_ref().and_then(VirtualServers::next_deadline);
-        for d in [self.scripts.next_deadline(), self.procs.next_deadline(), vs]
-            .into_iter()
-            .flatten()
+        let mail = self.alerts.next_deadline();
+        for d in [
+            self.scripts.next_deadline(),
+            self.procs.next_deadline(),
+            vs,
+            mail,
+        ]
+        .into_iter()
+        .flatten()
         {
             until = until.min(d);
         }
@@ -309,6 +323,8 @@ impl Checker {
             }
             ToChild::Reload { config } => {
                 log::info!("Reloading");
+                self.send_alerts();
+                self.alerts.reload(&config, self.poll.registry());
                 if let Some(vs) = self.vs.as_mut() {
                     let mut ctx = VsContext {
                         registry: self.poll.registry(),
@@ -406,6 +422,41 @@ impl Checker {
         }
     }
 
+    /// Hands the virtual servers' real-server and quorum changes to the mail client.
+    fn send_alerts(&mut self) {
+        let Some(vs) = self.vs.as_mut() else { return };
+        let events = vs.take_alerts();
+        if !events.is_empty() {
+            (self.alerts).send(self.poll.registry(), Instant::now(), &events);
+        }
+    }
+
+    /// Gives the mails under way up to `limit` to finish (shutdown).
+    fn drain_mails(&mut self, limit: Duration) {
+        let until = Instant::now() + limit;
+        let mut events = Events::with_capacity(16);
+        while self.alerts.in_flight() > 0 {
+            let now = Instant::now();
+            if now >= until {
+                log::info!("{} mail(s) not sent at shutdown", self.alerts.in_flight());
+                break;
+            }
+            let wake = self.alerts.next_deadline().map_or(until, |d| d.min(until));
+            let timeout = wake.saturating_duration_since(now);
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
+                if e.kind() != ErrorKind::Interrupted {
+                    break;
+                }
+            }
+            for ev in events.iter() {
+                if self.alerts.owns(ev.token()) {
+                    (self.alerts).ready(self.poll.registry(), ev.token(), Instant::now());
+                }
+            }
+            self.alerts.on_timeout(self.poll.registry(), Instant::now());
+        }
+    }
+
     fn shutdown(&mut self) {
         if let Some(vs) = self.vs.as_mut() {
             let mut ctx = VsContext {
@@ -415,6 +466,8 @@ impl Checker {
             };
             vs.shutdown(&mut ctx);
         }
+        self.send_alerts();
+        self.drain_mails(STOP_GRACE);
         self.flush_reports();
         let ended = self.procs.terminate_all(STOP_GRACE);
         if !ended.is_empty() {

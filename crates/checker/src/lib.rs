@@ -13,6 +13,7 @@
 //! point, so it is not sent, and a respawned checker does not flip the VRRP child's states
 //! back to the configured initial ones. A timed-out script's group gets SIGKILL at once.
 
+pub mod alert;
 pub mod event_loop;
 pub mod ipc;
 pub mod ipvs_kernel;

@@ -108,6 +108,8 @@ pub struct VirtualServers {
     lvs_flush_on_stop: Option<String>,
     rng: u64,
     unsupported_logged: HashSet<&'static str>,
+    /// Real-server and quorum changes for the SMTP alerts, taken by [`Self::take_alerts`].
+    alerts: Vec<crate::alert::Event>,
 }
 
 impl VirtualServers {
@@ -146,6 +148,7 @@ impl VirtualServers {
             lvs_flush_on_stop,
             rng: seed | 1,
             unsupported_logged: HashSet::new(),
+            alerts: Vec::new(),
         };
         me.load(config);
         me
@@ -582,6 +585,7 @@ impl VirtualServers {
         };
         let verdict = ck.record(success);
         log_verdict(slot, &verdict, ck.params.retry);
+        let kind = alert_kind(&slot.kind);
         let mut events = Vec::new();
         if let Some(w) = weight {
             events.extend(state.set_weight(ri, w));
@@ -591,10 +595,46 @@ impl VirtualServers {
         }
         let next = verdict.next_in;
         if !events.is_empty() || weight.is_some() {
+            self.queue_alerts(vi, kind, &events);
             self.handle_events(ctx, vi, &events, now);
             self.sync_vs(vi);
         }
         self.schedule(i, now + next);
+    }
+
+    /// Queues the SMTP alert events of `events` (whether to mail is decided later).
+    fn queue_alerts(&mut self, vi: usize, kind: crate::alert::CheckKind, events: &[VsEvent]) {
+        use crate::alert::{checker_body, Event};
+        let Some(st) = self.states.get(vi) else {
+            return;
+        };
+        for ev in events {
+            let alert = match *ev {
+                VsEvent::RsUp(ri) | VsEvent::RsDown(ri) => {
+                    let up = matches!(ev, VsEvent::RsUp(_));
+                    Event::RealServer {
+                        vs: vi,
+                        rs: ri,
+                        vs_name: st.name.clone(),
+                        rs_name: st.rs_names.get(ri).cloned().unwrap_or_default(),
+                        up,
+                        body: checker_body(kind, up),
+                    }
+                }
+                VsEvent::QuorumGained(_) | VsEvent::QuorumLost(_) => Event::Quorum {
+                    vs: vi,
+                    vs_name: st.name.clone(),
+                    up: matches!(ev, VsEvent::QuorumGained(_)),
+                },
+                VsEvent::SorryAdded | VsEvent::SorryRemoved => continue,
+            };
+            self.alerts.push(alert);
+        }
+    }
+
+    /// The SMTP alert events queued since the last call.
+    pub fn take_alerts(&mut self) -> Vec<crate::alert::Event> {
+        std::mem::take(&mut self.alerts)
     }
 
     fn handle_events(&mut self, ctx: &mut VsContext, vi: usize, events: &[VsEvent], now: Instant) {
@@ -880,6 +920,16 @@ fn checker_type(kind: &Kind) -> &'static str {
         Kind::Http { ssl: true, .. } => "SSL_CHECK",
         Kind::Misc { .. } => "MISC_CHECK",
         Kind::Unsupported(k) => k,
+    }
+}
+
+/// The checker kind as the alert bodies name it.
+fn alert_kind(kind: &Kind) -> crate::alert::CheckKind {
+    match kind {
+        Kind::Tcp => crate::alert::CheckKind::Tcp,
+        Kind::Http { .. } => crate::alert::CheckKind::Http,
+        Kind::Misc { .. } => crate::alert::CheckKind::Misc,
+        Kind::Unsupported(_) => crate::alert::CheckKind::Other,
     }
 }
 
