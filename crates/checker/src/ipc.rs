@@ -214,6 +214,9 @@ mod tests {
             }
         }
         assert_eq!(got, vec![hello::<ToParent>(), ToParent::Ready]);
+        // shutdown, not just drop: a script forked by a parallel test may hold a copy of the
+        // fd until its exec, and a plain close would then not reach us.
+        parent.shutdown(std::net::Shutdown::Both).unwrap();
         drop(parent);
         assert!(matches!(ipc.read(), Err(IpcError::Closed)));
     }
