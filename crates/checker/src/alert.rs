@@ -12,9 +12,9 @@ use keepalived_config::model::GlobalDefs as Global;
 use keepalived_config::Config;
 use keepalived_smtp::alert::{real_server, virtual_server};
 use keepalived_smtp::client::{Client, Settings};
+use keepalived_smtp::global::{local_name, settings};
 use mio::{Registry, Token};
-use std::net::{SocketAddr, ToSocketAddrs};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// First mio token of the SMTP connections (after the loop's IPC and signal tokens).
 pub const FIRST_TOKEN: usize = 16;
@@ -106,52 +106,6 @@ struct Policy {
     router_id: Option<String>,
     vs: Vec<bool>,
     rs: Vec<Vec<bool>>,
-}
-
-/// The local host name: keepalived's default router id, HELO name and sender domain.
-fn local_name() -> Option<String> {
-    nix::unistd::gethostname()
-        .ok()
-        .and_then(|h| h.into_string().ok())
-        .filter(|h| !h.is_empty())
-}
-
-/// `smtp_server` as a socket address; a name is resolved once per (re)load.
-fn resolve(host: &str, port: u16) -> Option<SocketAddr> {
-    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
-        return Some(SocketAddr::new(ip, port));
-    }
-    match (host, port).to_socket_addrs() {
-        Ok(mut addrs) => addrs.next(),
-        Err(e) => {
-            log::warn!("Invalid smtp server {host} {port}: {e}");
-            None
-        }
-    }
-}
-
-fn settings(g: &Global, local: Option<&str>) -> Option<Settings> {
-    if g.notification_email.is_empty() {
-        return None;
-    }
-    let server = g.smtp_server.as_ref()?;
-    let addr = resolve(&server.host, server.port)?;
-    let from = g.notification_email_from.clone().unwrap_or_else(|| {
-        let user = nix::unistd::User::from_uid(nix::unistd::getuid())
-            .ok()
-            .flatten()
-            .map_or_else(|| "root".to_string(), |u| u.name);
-        format!("{user}@{}", local.unwrap_or("localhost"))
-    });
-    let helo = g
-        .smtp_helo_name
-        .clone()
-        .or_else(|| local.map(str::to_string))
-        .unwrap_or_else(|| "localhost".to_string());
-    let mut s = Settings::new(addr, &helo, &from, g.notification_email.clone());
-    s.connect_timeout = g.smtp_connect_timeout.max(Duration::from_secs(1));
-    s.dialog_timeout = s.connect_timeout * 4;
-    Some(s)
 }
 
 impl Policy {
@@ -332,7 +286,7 @@ mod tests {
         assert_eq!(s.server, "127.0.0.1:2525".parse().unwrap());
         assert_eq!(s.from, "ka@example.org");
         assert_eq!(s.to, ["ops@example.org"]);
-        assert_eq!(s.connect_timeout, Duration::from_secs(7));
+        assert_eq!(s.connect_timeout, std::time::Duration::from_secs(7));
         assert_eq!(p.router_id.as_deref(), Some("lb1"));
     }
 

@@ -6,6 +6,7 @@
 //! * [`dialog`] (pure): `220` → `HELO` → `MAIL FROM` → `RCPT TO`… → `DATA` → message →
 //!   `QUIT`, with typed [`dialog::Failure`]s.
 //! * [`client`]: one non-blocking connection per mail on a caller-given token range.
+//! * [`global`]: the [`client::Settings`] `global_defs` asks for, with keepalived's defaults.
 //!
 //! A child process uses it like this: build a [`client::Settings`] from `global_defs`
 //! (`smtp_server`, `smtp_helo_name`, `notification_email_from`, `notification_email`,
@@ -18,3 +19,4 @@
 pub mod alert;
 pub mod client;
 pub mod dialog;
+pub mod global;

@@ -9,11 +9,11 @@ use crate::params::Plan;
 use keepalived_config::Config;
 use keepalived_smtp::alert::{vrrp_group, vrrp_instance, AlertState};
 use keepalived_smtp::client::{Client, Settings};
+use keepalived_smtp::global::{local_name, settings};
 use keepalived_vrrp::instance::{Action, State};
 use keepalived_vrrp::sync_group::{Routed, Router, Source};
 use mio::{Registry, Token};
 use std::collections::HashMap;
-use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Instant;
 
 /// First mio token of the SMTP connections (below the VRRP sockets' range).
@@ -31,29 +31,6 @@ struct Policy {
     groups: HashMap<String, bool>,
 }
 
-/// The local host name, keepalived's default router id, HELO name and sender domain.
-fn local_name() -> Option<String> {
-    nix::unistd::gethostname()
-        .ok()
-        .and_then(|h| h.into_string().ok())
-        .filter(|h| !h.is_empty())
-}
-
-/// `smtp_server` as a socket address: an IP as is, a name resolved once (keepalived
-/// resolves it while reading the config too).
-fn resolve(host: &str, port: u16) -> Option<SocketAddr> {
-    if let Ok(ip) = host.parse::<std::net::IpAddr>() {
-        return Some(SocketAddr::new(ip, port));
-    }
-    match (host, port).to_socket_addrs() {
-        Ok(mut addrs) => addrs.next(),
-        Err(e) => {
-            log::warn!("Invalid smtp server {host} {port}: {e}");
-            None
-        }
-    }
-}
-
 impl Policy {
     fn from_config(config: &Config) -> Self {
         let g = &config.global;
@@ -69,29 +46,7 @@ impl Policy {
             .iter()
             .map(|s| (s.name.clone(), s.smtp_alert.unwrap_or(default_on)))
             .collect();
-        let settings = match (&g.smtp_server, g.notification_email.is_empty()) {
-            (Some(server), false) => resolve(&server.host, server.port).map(|addr| {
-                let from = g.notification_email_from.clone().unwrap_or_else(|| {
-                    let user = nix::unistd::User::from_uid(nix::unistd::getuid())
-                        .ok()
-                        .flatten()
-                        .map_or_else(|| "root".to_string(), |u| u.name);
-                    format!("{user}@{}", local.as_deref().unwrap_or("localhost"))
-                });
-                let helo = g
-                    .smtp_helo_name
-                    .clone()
-                    .or_else(|| local.clone())
-                    .unwrap_or_else(|| "localhost".to_string());
-                let mut s = Settings::new(addr, &helo, &from, g.notification_email.clone());
-                s.connect_timeout = g
-                    .smtp_connect_timeout
-                    .max(std::time::Duration::from_secs(1));
-                s.dialog_timeout = s.connect_timeout * 4;
-                s
-            }),
-            _ => None,
-        };
+        let settings = settings(g, local.as_deref());
         Policy {
             settings,
             router_id: g.router_id.clone().or(local),
