@@ -7,8 +7,8 @@
 //! checker's index added). Everything runs in the one thread.
 //!
 //! Not implemented yet (logged once per type, the checker is left as it starts): SMTP_CHECK,
-//! DNS_CHECK, UDP_CHECK, PING_CHECK, FILE_CHECK, BFD_CHECK; HTTP `regex`. SSL_GET does not
-//! present the `SSL { certificate key }` client certificate and never verifies the server's.
+//! DNS_CHECK, UDP_CHECK, PING_CHECK, FILE_CHECK, BFD_CHECK; HTTP `regex`. SSL_GET's
+//! certificate handling is in [`tls`].
 
 mod probe;
 pub mod tls;
@@ -164,6 +164,18 @@ impl VirtualServers {
         self.groups = config.virtual_server_groups.clone();
         self.states = self.vss.iter().map(VsState::new).collect();
         self.slots.clear();
+        // Built (and a bad file logged) once per configuration, only when SSL_GET is used.
+        let uses_ssl = self
+            .vss
+            .iter()
+            .flat_map(|vs| &vs.real_servers)
+            .flat_map(|rs| &rs.checkers)
+            .any(|c| matches!(c, Checker::Ssl(_)));
+        self.tls = if uses_ssl {
+            tls::load(config.ssl.as_ref())
+        } else {
+            None
+        };
         for (vi, vs) in self.vss.iter().enumerate() {
             let proto = protocol_name(vs.protocol.unwrap_or(LvsProtocol::Tcp));
             for (ri, rs) in vs.real_servers.iter().enumerate() {
@@ -402,16 +414,6 @@ impl VirtualServers {
     /// Opens the connection of slot `i` (for its current URL).
     fn open(&mut self, ctx: &mut VsContext, i: usize, now: Instant) {
         let timeout = self.params_timeout(i);
-        if matches!(
-            self.slots.get(i).map(|s| &s.kind),
-            Some(Kind::Http { ssl: true, .. })
-        ) && self.tls.is_none()
-        {
-            match tls::client_config() {
-                Ok(c) => self.tls = Some(c),
-                Err(e) => log::error!("SSL_GET: cannot build the TLS client: {e}"),
-            }
-        }
         let Some(slot) = self.slots.get_mut(i) else {
             return;
         };

@@ -205,7 +205,14 @@ fn drive_tls(
                 Err(e) if e.kind() == ErrorKind::Interrupted => progress = true,
                 Err(_) => return Err(TLS_ERR),
             }
-            if tls.process_new_packets().is_err() {
+            if let Err(e) = tls.process_new_packets() {
+                // The reason (a refused certificate, an alert from the server) is what the
+                // operator needs; keepalived prints OpenSSL's error queue the same way.
+                let peer = stream
+                    .peer_addr()
+                    .map(|a| a.to_string())
+                    .unwrap_or_default();
+                log::warn!("SSL_GET {peer}: TLS error: {e}");
                 return Err(TLS_ERR);
             }
         }
