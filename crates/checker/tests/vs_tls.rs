@@ -1,0 +1,486 @@
+//! SSL_GET certificates and HTTP URL walking, on loopback: HTTPS servers with certificates
+//! from test CAs (made with rcgen), one of them requiring a client certificate; HTTP servers
+//! answering a set of paths. The test drives `VirtualServers` with its own mio loop.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use keepalived_check::ipvs::{IpvsCommand, IpvsError, IpvsSink};
+use keepalived_checker::procs::{ProcOwner, Procs};
+use keepalived_checker::vs::{VirtualServers, VsContext};
+use keepalived_config::{load_str, AssumeAll, Config, LoadOptions};
+use keepalived_ipc::ToParent;
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+    KeyUsagePurpose,
+};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Procs reaps with waitpid(-1), and the log capture is global: one test at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+/// Every log line, for the tests that look for a message.
+static LOGS: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+struct Capture;
+
+impl log::Log for Capture {
+    fn enabled(&self, _: &log::Metadata) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record) {
+        LOGS.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(record.args().to_string());
+    }
+    fn flush(&self) {}
+}
+
+fn capture_logs() {
+    static LOGGER: Capture = Capture;
+    let _ = log::set_logger(&LOGGER);
+    log::set_max_level(log::LevelFilter::Debug);
+    LOGS.lock().unwrap_or_else(|e| e.into_inner()).clear();
+}
+
+fn logged(what: &str) -> bool {
+    LOGS.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .any(|l| l.contains(what))
+}
+
+struct NoIpvs;
+
+impl IpvsSink for NoIpvs {
+    fn apply(&mut self, _cmd: &IpvsCommand) -> Result<(), IpvsError> {
+        Ok(())
+    }
+}
+
+struct Harness {
+    poll: mio::Poll,
+    procs: Procs,
+    reports: Vec<ToParent>,
+    vs: VirtualServers,
+}
+
+impl Harness {
+    fn new(config: &Config) -> Self {
+        let vs = VirtualServers::with_sink(config, Box::new(NoIpvs));
+        let mut h = Self {
+            poll: mio::Poll::new().unwrap(),
+            procs: Procs::new(),
+            reports: Vec::new(),
+            vs,
+        };
+        let mut ctx = VsContext {
+            registry: h.poll.registry(),
+            procs: &mut h.procs,
+            reports: &mut h.reports,
+        };
+        h.vs.start(&mut ctx, Instant::now());
+        h
+    }
+
+    fn run(&mut self, d: Duration) {
+        let end = Instant::now() + d;
+        let mut events = mio::Events::with_capacity(64);
+        while Instant::now() < end {
+            let now = Instant::now();
+            let mut ctx = VsContext {
+                registry: self.poll.registry(),
+                procs: &mut self.procs,
+                reports: &mut self.reports,
+            };
+            self.vs.fire_timers(&mut ctx, now);
+            let mut until = end.min(now + Duration::from_millis(20));
+            if let Some(t) = self.vs.next_deadline() {
+                until = until.min(t);
+            }
+            self.poll
+                .poll(
+                    &mut events,
+                    Some(until.saturating_duration_since(Instant::now())),
+                )
+                .unwrap();
+            let now = Instant::now();
+            let mut ctx = VsContext {
+                registry: self.poll.registry(),
+                procs: &mut self.procs,
+                reports: &mut self.reports,
+            };
+            for ev in events.iter() {
+                self.vs.ready(
+                    &mut ctx,
+                    ev.token(),
+                    ev.is_readable(),
+                    ev.is_writable(),
+                    now,
+                );
+            }
+            ctx.procs.fire_timeouts(now);
+            for (id, owner, exit) in ctx.procs.reap() {
+                if let ProcOwner::Vs(_) = owner {
+                    self.vs.process_exited(&mut ctx, id, exit, now);
+                }
+            }
+        }
+    }
+
+    fn run_until(&mut self, max: Duration, what: &str, f: impl Fn(&Self) -> bool) {
+        let end = Instant::now() + max;
+        while !f(self) {
+            assert!(
+                Instant::now() < end,
+                "timed out waiting for {what}\n{}",
+                self.vs.dump()
+            );
+            self.run(Duration::from_millis(20));
+        }
+    }
+
+    fn alive(&self) -> bool {
+        self.vs.rs_alive(0, 0).unwrap()
+    }
+
+    /// The real server's reported transitions.
+    fn ups(&self) -> Vec<bool> {
+        self.reports
+            .iter()
+            .filter_map(|r| match r {
+                ToParent::RealServerState { up, .. } => Some(*up),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+fn config(text: &str) -> Config {
+    load_str("vs.conf", text, &LoadOptions::default(), &AssumeAll).config
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("krs-httptls-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// A test CA.
+struct Ca {
+    key: KeyPair,
+    cert: rcgen::Certificate,
+}
+
+impl Ca {
+    fn new(name: &str) -> Self {
+        let key = KeyPair::generate().unwrap();
+        let mut p = CertificateParams::new(Vec::new()).unwrap();
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.distinguished_name.push(DnType::CommonName, name);
+        p.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let cert = p.self_signed(&key).unwrap();
+        Self { key, cert }
+    }
+
+    /// A leaf certificate for `name` with `usage`; returns (cert PEM, key PEM).
+    fn issue(&self, name: &str, usage: ExtendedKeyUsagePurpose) -> (String, String) {
+        let key = KeyPair::generate().unwrap();
+        let mut p = CertificateParams::new(vec![name.to_string()]).unwrap();
+        p.distinguished_name.push(DnType::CommonName, name);
+        p.extended_key_usages = vec![usage];
+        let cert = p.signed_by(&key, &self.cert, &self.key).unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+
+    fn write(&self, path: &Path) -> String {
+        std::fs::write(path, self.cert.pem()).unwrap();
+        path.to_str().unwrap().to_string()
+    }
+}
+
+fn der_chain(pem: &str) -> Vec<CertificateDer<'static>> {
+    use rustls::pki_types::pem::PemObject;
+    CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap()
+}
+
+fn der_key(pem: &str) -> PrivateKeyDer<'static> {
+    use rustls::pki_types::pem::PemObject;
+    PrivatePkcs8KeyDer::from_pem_slice(pem.as_bytes())
+        .unwrap()
+        .into()
+}
+
+/// An HTTPS server config with `leaf`; with `client_ca`, a client certificate from that CA
+/// is required.
+fn server_config(leaf: &(String, String), client_ca: Option<&Ca>) -> Arc<rustls::ServerConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap();
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            roots
+                .add(CertificateDer::from(ca.cert.der().to_vec()))
+                .unwrap();
+            let v = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .unwrap();
+            builder.with_client_cert_verifier(v)
+        }
+    };
+    Arc::new(
+        builder
+            .with_single_cert(der_chain(&leaf.0), der_key(&leaf.1))
+            .unwrap(),
+    )
+}
+
+/// A small HTTP(S) server: each connection gets `answer(path)`.
+struct Server {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    handle: Option<thread::JoinHandle<()>>,
+    /// The paths requested, in order.
+    paths: Arc<Mutex<Vec<String>>>,
+}
+
+type AnswerFn = Arc<dyn Fn(&str) -> Vec<u8> + Send + Sync>;
+
+impl Server {
+    fn start(answer: AnswerFn, tls: Option<Arc<rustls::ServerConfig>>) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let paths = Arc::new(Mutex::new(Vec::new()));
+        let (stop2, paths2) = (stop.clone(), paths.clone());
+        let handle = thread::spawn(move || {
+            while !stop2.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((s, _)) => {
+                        let (tls, answer, paths) = (tls.clone(), answer.clone(), paths2.clone());
+                        thread::spawn(move || serve(s, answer, tls, paths));
+                    }
+                    Err(_) => thread::sleep(Duration::from_millis(5)),
+                }
+            }
+        });
+        Self {
+            addr,
+            stop,
+            handle: Some(handle),
+            paths,
+        }
+    }
+
+    fn paths(&self) -> Vec<String> {
+        self.paths.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+fn read_request(s: &mut impl Read) -> Option<String> {
+    let mut req = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => req.extend_from_slice(&buf[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&req);
+    text.split_whitespace().nth(1).map(str::to_string)
+}
+
+fn serve(
+    mut s: TcpStream,
+    answer: AnswerFn,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    paths: Arc<Mutex<Vec<String>>>,
+) {
+    s.set_nonblocking(false).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    match tls {
+        None => {
+            let Some(path) = read_request(&mut s) else {
+                return;
+            };
+            paths.lock().unwrap().push(path.clone());
+            let _ = s.write_all(&answer(&path));
+        }
+        Some(cfg) => {
+            let conn = rustls::ServerConnection::new(cfg).unwrap();
+            let mut tls = rustls::StreamOwned::new(conn, s);
+            let Some(path) = read_request(&mut tls) else {
+                return;
+            };
+            paths.lock().unwrap().push(path.clone());
+            let _ = tls.write_all(&answer(&path));
+            tls.conn.send_close_notify();
+            let _ = tls.flush();
+        }
+    }
+}
+
+fn ok_answer() -> AnswerFn {
+    Arc::new(|_| b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec())
+}
+
+fn ssl_config(port: u16, ssl_block: &str, alpha: bool) -> Config {
+    config(&format!(
+        r#"
+{ssl_block}
+virtual_server 10.9.9.3 443 {{
+    delay_loop 1
+    protocol TCP
+    {alpha}
+    real_server 127.0.0.1 {port} {{
+        SSL_GET {{
+            url {{
+                path /
+            }}
+            connect_timeout 2
+            retry 0
+            warmup 0
+        }}
+    }}
+}}
+"#,
+        alpha = if alpha { "alpha" } else { "" }
+    ))
+}
+
+#[test]
+fn ssl_get_verifies_the_chain_against_the_configured_ca() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    capture_logs();
+    let dir = scratch("ca");
+    let ours = Ca::new("our CA");
+    let theirs = Ca::new("another CA");
+    let ca = ours.write(&dir.join("ca.pem"));
+    let block = format!("SSL {{\n ca {ca}\n}}");
+    // The certificate names a service, not 127.0.0.1: keepalived checks no host name.
+    let good = Server::start(
+        ok_answer(),
+        Some(server_config(
+            &ours.issue("www.example", ExtendedKeyUsagePurpose::ServerAuth),
+            None,
+        )),
+    );
+    let mut h = Harness::new(&ssl_config(good.addr.port(), &block, true));
+    h.run_until(Duration::from_secs(5), "up with our CA", |h| h.alive());
+
+    let bad = Server::start(
+        ok_answer(),
+        Some(server_config(
+            &theirs.issue("www.example", ExtendedKeyUsagePurpose::ServerAuth),
+            None,
+        )),
+    );
+    let mut h = Harness::new(&ssl_config(bad.addr.port(), &block, false));
+    assert!(h.alive(), "starts up without alpha");
+    h.run_until(Duration::from_secs(5), "down with another CA", |h| {
+        !h.alive()
+    });
+    assert!(
+        logged("TLS error: invalid peer certificate"),
+        "{:?}",
+        LOGS.lock().unwrap()
+    );
+    assert!(
+        bad.paths().is_empty(),
+        "no request after a refused handshake"
+    );
+
+    // Without an SSL block nothing is verified (keepalived's default).
+    let mut h = Harness::new(&ssl_config(bad.addr.port(), "", true));
+    h.run_until(Duration::from_secs(5), "up unverified", |h| h.alive());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn ssl_get_presents_the_client_certificate() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    capture_logs();
+    let dir = scratch("client");
+    let ca = Ca::new("client CA");
+    let server = Server::start(
+        ok_answer(),
+        Some(server_config(
+            &ca.issue("www.example", ExtendedKeyUsagePurpose::ServerAuth),
+            Some(&ca),
+        )),
+    );
+    let (cert, key) = ca.issue("checker", ExtendedKeyUsagePurpose::ClientAuth);
+    let (cert_path, key_path) = (dir.join("client.pem"), dir.join("client.key"));
+    std::fs::write(&cert_path, cert).unwrap();
+    std::fs::write(&key_path, key).unwrap();
+
+    let mut h = Harness::new(&ssl_config(server.addr.port(), "", false));
+    h.run_until(Duration::from_secs(5), "down without a client cert", |h| {
+        !h.alive()
+    });
+
+    let block = format!(
+        "SSL {{\n certificate {}\n key {}\n}}",
+        cert_path.display(),
+        key_path.display()
+    );
+    let mut h = Harness::new(&ssl_config(server.addr.port(), &block, true));
+    h.run_until(Duration::from_secs(5), "up with the client cert", |h| {
+        h.alive()
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn ssl_get_with_unreadable_files_fails_with_one_error() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    capture_logs();
+    let ca = Ca::new("any");
+    let server = Server::start(
+        ok_answer(),
+        Some(server_config(
+            &ca.issue("www.example", ExtendedKeyUsagePurpose::ServerAuth),
+            None,
+        )),
+    );
+    let block = "SSL {\n ca /nonexistent/krs-ca.pem\n}";
+    let mut h = Harness::new(&ssl_config(server.addr.port(), block, false));
+    h.run_until(Duration::from_secs(5), "down", |h| !h.alive());
+    h.run(Duration::from_millis(1200));
+    let errors = LOGS
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|l| l.contains("/nonexistent/krs-ca.pem"))
+        .count();
+    assert_eq!(errors, 1, "{:?}", LOGS.lock().unwrap());
+    assert_eq!(h.ups(), vec![false]);
+}
