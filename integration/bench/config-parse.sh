@@ -28,8 +28,13 @@ read -r rs_best rs_med < <(best ip netns exec "$ns" "$rs" -t -i bench -f bench.c
 echo "== keepalived-rs -t (whole process): best ${rs_best} ms, median ${rs_med} ms"
 if [ -x /usr/sbin/keepalived ]; then
   read -r ka_best ka_med < <(best ip netns exec "$ns" env TMPDIR="$dir" /usr/sbin/keepalived -t -i bench -f bench.conf)
+  ip netns exec "$ns" env TMPDIR="$dir" /usr/sbin/keepalived -t -i bench -f bench.conf >/dev/null 2>&1 && ka_rc=0 || ka_rc=$?
   echo "== keepalived 2.2 -t (whole process): best ${ka_best} ms, median ${ka_med} ms"
   awk -v a="$ka_best" -v b="$rs_best" 'BEGIN { if (b > 0) printf "== ratio keepalived / keepalived-rs (best): %.1fx\n", a / b }'
 else
   echo "== keepalived not installed: no comparison"
 fi
+ip netns exec "$ns" "$rs" -t -i bench -f bench.conf >/dev/null 2>&1 && rs_rc=0 || rs_rc=$?
+echo "== exit codes: keepalived-rs $rs_rc, keepalived ${ka_rc:-n/a} (same verdict expected)"
+# The line run-all.sh collects (see lib.sh): best of 5 whole-process runs, ratio ours / keepalived.
+echo "RESULT id=parse_10000 unit=ms keepalived=${ka_best:-none} ours=$rs_best ratio=$(awk -v a="${ka_best:-0}" -v b="$rs_best" 'BEGIN { if (a + 0 == 0) print "n/a"; else printf "%.2f", b / a }') goal=<100 raw_keepalived=best:${ka_best:-none},median:${ka_med:-none},rc:${ka_rc:-none} raw_ours=best:$rs_best,median:$rs_med,rc:$rs_rc"

@@ -8,6 +8,7 @@ tcpdump stamps packets with, so the three sources can be subtracted from each ot
         kill(2)) and, with --wait-gone, t_gone (every PID gone or a zombie); --first-only signals
         only the first PID (the daemon's main process) but waits for all
   addr FILE VIP added|deleted [--after T] [--last]   time of the first (last) matching event
+        (VIP ending in * matches a prefix)
   adverts PCAP [--src IP] [--after T] [--before T]   one line per VRRP advert: time src prio
   maxgap PCAP --src IP [--after T] [--before T]      worst interval between adverts of IP (ms)
   stats V...                                 min median max of the values
@@ -90,8 +91,10 @@ def opt(args, name, default=None):
 def cmd_addr(args):
     path, vip, kind = args[0], args[1], args[2]
     after = opt(args, "--after", 0.0)
+    # VIP "10.1*" matches every address starting with 10.1
+    needle = f"inet {vip[:-1]}" if vip.endswith("*") else f"inet {vip}/"
     hits = [t for t, k, body in monitor_events(path)
-            if k == kind and t >= after and f"inet {vip}/" in body]
+            if k == kind and t >= after and needle in body]
     if not hits:
         print("none")
     else:

@@ -120,7 +120,12 @@ for line in "$ours" "$theirs"; do
   read -r l rt vt lost miss _ <<<"$line"
   printf '%-12s %18s %18s %22s %24s\n' "$l" "$rt" "$vt" "$lost" "$miss"
 done
+read -r _ ours_rt _ _ _ ours_raw <<<"$ours"
+ka_rt=none; ka_raw=""
 if [ -n "$theirs" ]; then
-  read -r _ ours_rt _ <<<"$ours"; read -r _ ka_rt _ <<<"$theirs"
+  read -r _ ka_rt _ _ _ ka_raw <<<"$theirs"
   awk -v a="$ka_rt" -v b="$ours_rt" 'BEGIN { if (b > 0) printf "ratio keepalived / keepalived-rs (median reload time): %.2fx\n", a / b }'
 fi
+ms_csv() { tr ',' '\n' <<<"$1" | awk 'NF { printf "%s%.1f", (n++ ? "," : ""), $1 / 1000 }'; }
+# The line run-all.sh collects (see lib.sh): median reload time, ratio ours / keepalived.
+echo "RESULT id=reload_1000 unit=ms keepalived=$ka_rt ours=$ours_rt ratio=$(awk -v a="$ka_rt" -v b="$ours_rt" 'BEGIN { if (a == "none" || a + 0 == 0) print "n/a"; else printf "%.2f", b / a }') goal=<=20 raw_keepalived=$(ms_csv "$ka_raw") raw_ours=$(ms_csv "$ours_raw")"
