@@ -1,15 +1,19 @@
 //! The virtual servers in the checker's loop: one non-blocking probe per checker (TCP_CHECK,
-//! HTTP_GET, SSL_GET) or one process (MISC_CHECK), their timers, the real-server and quorum
+//! HTTP_GET, SSL_GET, SMTP_CHECK; UDP_CHECK, DNS_CHECK, PING_CHECK through [`dgram`]) or one
+//! process (MISC_CHECK), FILE_CHECK's tracked files through inotify ([`newkinds`]), their timers, the real-server and quorum
 //! state from `keepalived_check::virtualserver`, notify/quorum scripts through [`Procs`], the
 //! IPVS table through an [`IpvsSink`], and `RealServerState` reports to the parent.
 //!
 //! The loop owns the `mio::Poll`; tokens from [`TOKEN_BASE`] on are ours (one per checker, the
 //! checker's index added). Everything runs in the one thread.
 //!
-//! Not implemented yet (logged once per type, the checker is left as it starts): SMTP_CHECK,
-//! DNS_CHECK, UDP_CHECK, PING_CHECK, FILE_CHECK, BFD_CHECK; HTTP `regex`. SSL_GET's
+//! Not implemented (logged once, the checker is left as it starts): BFD_CHECK; HTTP `regex`. SSL_GET's
 //! certificate handling is in [`tls`].
 
+mod dgram;
+mod filewatch;
+mod newkinds;
+mod ping_range;
 mod probe;
 pub mod tls;
 
@@ -70,6 +74,23 @@ enum Kind {
         timeout: Duration,
         dynamic: bool,
     },
+    Smtp {
+        helo: String,
+    },
+    Dns {
+        qtype: keepalived_config::model::lvs::DnsType,
+        name: String,
+    },
+    Udp {
+        payload: Option<Vec<u8>>,
+        rule: keepalived_check::udp::ReplyRule,
+    },
+    Ping,
+    File {
+        track: String,
+        weight: i32,
+        reverse: bool,
+    },
     Unsupported(&'static str),
 }
 
@@ -90,6 +111,8 @@ struct Slot {
     misc: Option<ProcId>,
     /// When the probe (or process) started, for the "slower than connect_timeout" rule.
     running_since: Option<Instant>,
+    /// What a FILE_CHECK adds to its real server's weight now.
+    file_add: i64,
 }
 
 /// Every virtual server of the configuration and its checkers.
@@ -110,6 +133,10 @@ pub struct VirtualServers {
     unsupported_logged: HashSet<&'static str>,
     /// Real-server and quorum changes for the SMTP alerts, taken by [`Self::take_alerts`].
     alerts: Vec<crate::alert::Event>,
+    /// FILE_CHECK's tracked files.
+    files: filewatch::FileWatch,
+    /// The `ping_group_range` start to restore at shutdown.
+    ping_saved: Option<u32>,
 }
 
 impl VirtualServers {
@@ -149,6 +176,8 @@ impl VirtualServers {
             rng: seed | 1,
             unsupported_logged: HashSet::new(),
             alerts: Vec::new(),
+            files: filewatch::FileWatch::empty(),
+            ping_saved: None,
         };
         me.load(config);
         me
@@ -180,7 +209,7 @@ impl VirtualServers {
             let proto = protocol_name(vs.protocol.unwrap_or(LvsProtocol::Tcp));
             for (ri, rs) in vs.real_servers.iter().enumerate() {
                 for (ci, c) in rs.checkers.iter().enumerate() {
-                    let ep = c.connect().map(|co| Endpoints::resolve(co, rs, vs));
+                    let ep = newkinds::endpoints(c, rs, vs);
                     let name = match &ep {
                         Some(e) => format_server(e.dst.ip(), proto, e.dst.port()),
                         None => format_server(rs.ip, proto, rs.effective_port(vs)),
@@ -216,7 +245,8 @@ impl VirtualServers {
                             },
                             None => Kind::Unsupported("MISC_CHECK without misc_path"),
                         },
-                        other => Kind::Unsupported(other.keyword()),
+                        other => newkinds::kind_of(other, config)
+                            .unwrap_or(Kind::Unsupported(other.keyword())),
                     };
                     self.slots.push(Slot {
                         vs: vi,
@@ -230,10 +260,12 @@ impl VirtualServers {
                         url: 0,
                         misc: None,
                         running_since: None,
+                        file_add: 0,
                     });
                 }
             }
         }
+        self.load_extras(config);
     }
 
     fn random(&mut self) -> u32 {
@@ -268,7 +300,8 @@ impl VirtualServers {
                 }
             }
         }
-        let _ = ctx;
+        self.files
+            .register(ctx.registry, mio::Token(newkinds::FILE_TOKEN));
         for i in 0..self.slots.len() {
             let delay = self.first_delay(i);
             self.schedule(i, now + delay);
@@ -313,13 +346,11 @@ impl VirtualServers {
             if slot.gen != gen {
                 continue;
             }
-            if slot.probe.is_some() {
-                let why = if slot.running_since.is_some() && slot_received(slot) == 0 {
-                    "Timeout connecting"
-                } else {
-                    "Timeout HTTP read"
-                };
-                self.finish(ctx, i, Err(why), now);
+            if let Some(p) = &slot.probe {
+                match p.timeout_result() {
+                    Ok(()) => self.finish(ctx, i, Ok(None), now),
+                    Err(why) => self.finish(ctx, i, Err(why), now),
+                }
             } else if slot.misc.is_some() {
                 // Procs kills it at misc_timeout; its exit comes through process_exited.
             } else {
@@ -350,12 +381,17 @@ impl VirtualServers {
         match slot.kind.clone() {
             // keepalived: an HTTP_GET without url is up without checking.
             Kind::Http { urls, .. } if urls.is_empty() => self.record(ctx, i, true, None, now),
-            Kind::Tcp | Kind::Http { .. } => {
+            Kind::Tcp | Kind::Http { .. } | Kind::Smtp { .. } => {
                 if let Some(s) = self.slots.get_mut(i) {
                     s.url = 0;
                 }
                 self.open(ctx, i, now);
             }
+            Kind::Dns { .. } | Kind::Udp { .. } | Kind::Ping => {
+                self.open_dgram(ctx, i, now);
+            }
+            // Its state follows the file (inotify), not a timer.
+            Kind::File { .. } => {}
             Kind::Misc {
                 script,
                 timeout,
@@ -472,6 +508,7 @@ impl VirtualServers {
                 };
                 Probe::http(stream, request, conn)
             }
+            Kind::Smtp { helo } => Probe::smtp(stream, helo),
             _ => Probe::tcp(stream),
         };
         slot.probe = Some(probe);
@@ -489,6 +526,10 @@ impl VirtualServers {
         now: Instant,
     ) {
         let _ = (readable, writable);
+        if token.0 == newkinds::FILE_TOKEN {
+            self.files_changed(ctx, now);
+            return;
+        }
         let Some(i) = token.0.checked_sub(TOKEN_BASE) else {
             return;
         };
@@ -509,7 +550,7 @@ impl VirtualServers {
                     self.schedule(i, now + t);
                 }
             }
-            Step::Connected => self.finish(ctx, i, Ok(None), now),
+            Step::Connected | Step::Succeeded => self.finish(ctx, i, Ok(None), now),
             Step::Answer(resp) => self.finish(ctx, i, Ok(resp.map(Box::new)), now),
             Step::Failed(why) => self.finish(ctx, i, Err(why), now),
         }
@@ -806,6 +847,7 @@ impl VirtualServers {
         self.misc_procs.clear();
         self.lvs_flush_on_stop = config.global.lvs_flush_on_stop.clone();
         let keep = self.stop_mode == StopMode::Keep;
+        self.files.deregister(ctx.registry);
         self.load(config);
         self.set_dont_release_ipvs(keep);
         for st in &mut self.states {
@@ -828,6 +870,8 @@ impl VirtualServers {
                 *s = !st.quorum.up;
             }
         }
+        self.files
+            .register(ctx.registry, mio::Token(newkinds::FILE_TOKEN));
         let wanted = self.wanted_all();
         let cmds = plan(&wanted, &self.current);
         self.apply(&cmds);
@@ -846,6 +890,8 @@ impl VirtualServers {
                 p.close(ctx.registry);
             }
         }
+        self.files.deregister(ctx.registry);
+        self.restore_ping_range();
         self.timers.clear();
         let now = Instant::now();
         for (vs, st) in self.vss.iter().zip(&self.states) {
@@ -911,16 +957,17 @@ impl VirtualServers {
     }
 }
 
-fn slot_received(slot: &Slot) -> u64 {
-    slot.probe.as_ref().map_or(0, |p| p.received)
-}
-
 fn checker_type(kind: &Kind) -> &'static str {
     match kind {
         Kind::Tcp => "TCP_CHECK",
         Kind::Http { ssl: false, .. } => "HTTP_CHECK",
         Kind::Http { ssl: true, .. } => "SSL_CHECK",
         Kind::Misc { .. } => "MISC_CHECK",
+        Kind::Smtp { .. } => "SMTP_CHECK",
+        Kind::Dns { .. } => "DNS_CHECK",
+        Kind::Udp { .. } => "UDP_CHECK",
+        Kind::Ping => "ICMP CHECK",
+        Kind::File { .. } => "FILE_CHECK",
         Kind::Unsupported(k) => k,
     }
 }
@@ -931,7 +978,7 @@ fn alert_kind(kind: &Kind) -> crate::alert::CheckKind {
         Kind::Tcp => crate::alert::CheckKind::Tcp,
         Kind::Http { .. } => crate::alert::CheckKind::Http,
         Kind::Misc { .. } => crate::alert::CheckKind::Misc,
-        Kind::Unsupported(_) => crate::alert::CheckKind::Other,
+        _ => crate::alert::CheckKind::Other,
     }
 }
 
@@ -948,7 +995,11 @@ fn log_verdict(slot: &Slot, v: &Verdict, retry: u32) {
                     script.command
                 )
             }
-            Kind::Unsupported(_) => {}
+            Kind::Smtp { .. } => log::info!("Remote SMTP server {} succeed on service.", slot.name),
+            Kind::Udp { .. } => log::info!("UDP connection to {} success.", slot.name),
+            Kind::Ping => log::info!("ICMP connection to {} success.", slot.name),
+            // keepalived logs no line for a DNS_CHECK success; FILE_CHECK logs its own.
+            Kind::Dns { .. } | Kind::File { .. } | Kind::Unsupported(_) => {}
         },
         Some(false) => {
             let t = checker_type(&slot.kind);

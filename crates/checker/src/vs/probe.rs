@@ -1,9 +1,13 @@
-//! One non-blocking connection of a TCP_CHECK, HTTP_GET or SSL_GET: connect (after binding
-//! as asked), then for HTTP send the request (through rustls for SSL) and read the answer into
-//! the pure [`ResponseReader`]. [`Probe::drive`] makes every step the socket allows and is
-//! called on each readiness event (edge-triggered, so it goes on until `WouldBlock`).
+//! One non-blocking probe: a TCP connection (TCP_CHECK, HTTP_GET, SSL_GET, SMTP_CHECK) or a
+//! datagram exchange ([`super::dgram`]: UDP_CHECK, DNS_CHECK, PING_CHECK). A TCP probe
+//! connects (after binding as asked), then for HTTP sends the request (through rustls for SSL)
+//! and reads the answer into the pure [`ResponseReader`], or for SMTP talks the pure
+//! [`SmtpDialog`]. [`Probe::drive`] makes every step the socket allows and is called on each
+//! readiness event (edge-triggered, so it goes on until `WouldBlock`).
 
+use super::dgram::Dgram;
 use keepalived_check::http::{Response, ResponseReader};
+use keepalived_check::smtp::{SmtpDialog, SmtpStep};
 use keepalived_check::tcp::Endpoints;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
@@ -18,6 +22,8 @@ pub enum Step {
     Pending,
     /// Connected (TCP_CHECK's success).
     Connected,
+    /// The check's exchange passed (SMTP, UDP, DNS, PING).
+    Succeeded,
     /// The HTTP answer is complete (or the server closed): `None` when no header arrived.
     Answer(Option<Response>),
     /// It failed; keepalived's wording of why.
@@ -32,11 +38,31 @@ struct Http {
     reader: ResponseReader,
 }
 
-/// One connection.
+/// The SMTP part of a probe: the dialog and what it still has to send.
+struct Smtp {
+    dialog: SmtpDialog,
+    out: Vec<u8>,
+}
+
+/// What is said on a TCP connection once it is up.
+enum Talk {
+    Nothing,
+    Http(Http),
+    Smtp(Smtp),
+}
+
+enum Conn {
+    Stream {
+        stream: TcpStream,
+        connected: bool,
+        talk: Talk,
+    },
+    Dgram(Dgram),
+}
+
+/// One probe.
 pub struct Probe {
-    stream: TcpStream,
-    connected: bool,
-    http: Option<Http>,
+    conn: Conn,
     /// Bytes received (to refresh the read timeout on progress).
     pub received: u64,
 }
@@ -69,56 +95,109 @@ pub fn connect(ep: &Endpoints, registry: &Registry, token: Token) -> io::Result<
 }
 
 impl Probe {
-    /// A TCP_CHECK probe.
-    pub fn tcp(stream: TcpStream) -> Self {
+    fn stream(stream: TcpStream, talk: Talk) -> Self {
         Self {
-            stream,
-            connected: false,
-            http: None,
+            conn: Conn::Stream {
+                stream,
+                connected: false,
+                talk,
+            },
             received: 0,
         }
     }
 
+    /// A TCP_CHECK probe.
+    pub fn tcp(stream: TcpStream) -> Self {
+        Self::stream(stream, Talk::Nothing)
+    }
+
     /// An HTTP_GET (`tls` None) or SSL_GET probe sending `request`.
     pub fn http(stream: TcpStream, request: Vec<u8>, tls: Option<ClientConnection>) -> Self {
-        Self {
+        Self::stream(
             stream,
-            connected: false,
-            http: Some(Http {
+            Talk::Http(Http {
                 tls: tls.map(Box::new),
                 request,
                 sent: 0,
                 reader: ResponseReader::new(),
             }),
+        )
+    }
+
+    /// An SMTP_CHECK probe introducing itself as `helo`.
+    pub fn smtp(stream: TcpStream, helo: &str) -> Self {
+        Self::stream(
+            stream,
+            Talk::Smtp(Smtp {
+                dialog: SmtpDialog::new(helo),
+                out: Vec::new(),
+            }),
+        )
+    }
+
+    /// A datagram probe (UDP_CHECK, DNS_CHECK, PING_CHECK).
+    pub fn dgram(d: Dgram) -> Self {
+        Self {
+            conn: Conn::Dgram(d),
             received: 0,
         }
     }
 
     /// Unregisters the socket; it closes when the probe is dropped.
-    pub fn close(mut self, registry: &Registry) {
-        let _ = registry.deregister(&mut self.stream);
+    pub fn close(self, registry: &Registry) {
+        match self.conn {
+            Conn::Stream { mut stream, .. } => {
+                let _ = registry.deregister(&mut stream);
+            }
+            Conn::Dgram(d) => d.close(registry),
+        }
+    }
+
+    /// What the check concludes when its timeout comes before an answer: `Ok` passes
+    /// (a silent UDP_CHECK without `require_reply`), `Err` gives keepalived's wording.
+    pub fn timeout_result(&self) -> Result<(), &'static str> {
+        match &self.conn {
+            Conn::Dgram(d) => d.timeout_result(),
+            Conn::Stream {
+                connected, talk, ..
+            } => match talk {
+                Talk::Smtp(_) if *connected => Err("Read timeout from"),
+                _ if !*connected || self.received == 0 => Err("Timeout connecting"),
+                _ => Err("Timeout HTTP read"),
+            },
+        }
     }
 
     /// Makes all the progress the socket allows.
     pub fn drive(&mut self) -> Step {
-        if !self.connected {
-            match self.stream.take_error() {
+        let received = &mut self.received;
+        let (stream, connected, talk) = match &mut self.conn {
+            Conn::Dgram(d) => return d.drive(received),
+            Conn::Stream {
+                stream,
+                connected,
+                talk,
+            } => (stream, connected, talk),
+        };
+        if !*connected {
+            match stream.take_error() {
                 Ok(Some(_)) | Err(_) => return Step::Failed("Error connecting"),
                 Ok(None) => {}
             }
-            match self.stream.peer_addr() {
-                Ok(_) => self.connected = true,
+            match stream.peer_addr() {
+                Ok(_) => *connected = true,
                 Err(e) if e.kind() == ErrorKind::NotConnected => return Step::Pending,
                 Err(_) => return Step::Failed("Error connecting"),
             }
         }
-        let received = &mut self.received;
-        let Some(http) = self.http.as_mut() else {
-            return Step::Connected;
+        let http = match talk {
+            Talk::Nothing => return Step::Connected,
+            Talk::Smtp(smtp) => return drive_smtp(stream, smtp, received),
+            Talk::Http(http) => http,
         };
         let result = match http.tls.as_mut() {
-            None => drive_plain(&mut self.stream, http, received),
-            Some(_) => drive_tls(&mut self.stream, http, received),
+            None => drive_plain(stream, http, received),
+            Some(_) => drive_tls(stream, http, received),
         };
         match result {
             Ok(false) => Step::Pending,
@@ -127,6 +206,40 @@ impl Probe {
                 Step::Answer(reader.finish())
             }
             Err(why) => Step::Failed(why),
+        }
+    }
+}
+
+/// SMTP: write what the dialog asked for, read replies into it, until it ends.
+fn drive_smtp(stream: &mut TcpStream, smtp: &mut Smtp, received: &mut u64) -> Step {
+    let mut buf = [0u8; 4096];
+    loop {
+        while !smtp.out.is_empty() {
+            match stream.write(&smtp.out) {
+                Ok(0) => return Step::Failed("Write failure to"),
+                Ok(n) => {
+                    smtp.out.drain(..n.min(smtp.out.len()));
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Step::Pending,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => return Step::Failed("Write failure to"),
+            }
+        }
+        let step = match stream.read(&mut buf) {
+            Ok(0) => smtp.dialog.eof(),
+            Ok(n) => {
+                *received += n as u64;
+                smtp.dialog.feed(buf.get(..n).unwrap_or_default())
+            }
+            Err(e) if e.kind() == ErrorKind::WouldBlock => return Step::Pending,
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(_) => return Step::Failed("Read failure from"),
+        };
+        match step {
+            SmtpStep::Wait => {}
+            SmtpStep::Send(bytes) => smtp.out.extend_from_slice(&bytes),
+            SmtpStep::Done => return Step::Succeeded,
+            SmtpStep::Fail(why) => return Step::Failed(why),
         }
     }
 }
