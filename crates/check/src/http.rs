@@ -19,6 +19,9 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 use thiserror::Error;
 
+pub mod walk;
+pub use walk::UrlWalk;
+
 /// The largest header we accept before calling the answer broken.
 pub const MAX_HEADER_LEN: usize = 64 * 1024;
 
