@@ -18,6 +18,7 @@ mod monitor;
 mod nft;
 mod node;
 mod notify;
+mod procinfo;
 mod wait;
 
 pub use capture::{Advert, Capture};
@@ -30,6 +31,10 @@ pub use monitor::{AddrEvent, AddrMonitor};
 pub use nft::{NftGuard, Partition};
 pub use node::{holders, Node};
 pub use notify::NotifyLine;
+pub use procinfo::{
+    fd_count, parse_stats, proc_info, processes_in_ns, read_pid_file, read_stats, rss_kib,
+    ticks_per_second, DaemonPids, InstanceStats, ProcInfo,
+};
 pub use wait::{master_down, wait_until};
 
 /// Result type of the harness.
