@@ -58,7 +58,7 @@ for ((run = 1; run <= N; run++)); do
     o=$(awk -v l="${last:-none}" -v v="$tv" -v m=$MASTER_DOWN_MS 'BEGIN { if (l == "none" || v == "none") print "none"; else printf "%.3f\n", (v - l) * 1000 - m }')
     h=$(awk -v l="${last:-none}" -v f="${first:-none}" -v m=$MASTER_DOWN_MS 'BEGIN { if (l == "none" || f == "none") print "none"; else printf "%.3f\n", (f - l) * 1000 - m }')
     k=$(ms_between "$tk" "$tv")
-    printf '   %-10s run %d: VIP on n2 %s ms after master_down (n2's first advert: %s ms after master_down; VIP %s ms after the kill)\n' \
+    printf '   %-10s run %d: VIP on n2 %s ms after master_down (n2 first advert %s ms after master_down; VIP %s ms after the kill)\n' \
       "$kind" "$run" "$o" "$h" "$k"
     over[$kind]+="$o "; handover[$kind]+="$h "; afterkill[$kind]+="$k "
   done

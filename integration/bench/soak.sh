@@ -61,7 +61,7 @@ for kind in ${KINDS:-ours}; do
   base0=$(eth0_transitions "$d/daemon.log"); base1=$(eth1_transitions "$d/daemon.log")
   echo "t_s,pid,role,rss_kb,fds" >"$csv_file"
   t0=$(date +%s); next_flap=$((t0 + FLAP)); next_reload=$((t0 + RELOAD_EVERY)); next_sample=$t0
-  flaps=0; reloads=0; cfg=B; missing=0
+  flaps=0; reloads=0; cfg=B
   while :; do
     now=$(date +%s); (( now - t0 >= DURATION )) && break
     if (( now >= next_sample )); then sample $((now - t0)) "$csv_file"; next_sample=$((next_sample + SAMPLE)); fi
