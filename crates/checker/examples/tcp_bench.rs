@@ -29,11 +29,6 @@ fn thread_times() -> (Duration, Duration) {
     (t(11), t(12))
 }
 
-fn thread_cpu() -> Duration {
-    let (u, s) = thread_times();
-    u + s
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let n: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10_000);
@@ -102,7 +97,7 @@ fn main() {
             break;
         }
         if cpu0.is_none() && now >= warm {
-            cpu0 = Some(thread_cpu());
+            cpu0 = Some(thread_times());
             events_seen = 0;
         }
         {
@@ -136,16 +131,18 @@ fn main() {
             );
         }
     }
-    let cpu = thread_cpu() - cpu0.unwrap_or_default();
-    let (user, sys) = thread_times();
+    let (u0, s0) = cpu0.unwrap_or_default();
+    let (u1, s1) = thread_times();
+    let (user, sys) = (u1 - u0, s1 - s0);
+    let cpu = user + sys;
     let dump = vs.dump();
     let alive = dump.matches(": alive,").count();
     println!(
-        "{n} TCP_CHECKs, delay_loop 1 s, {secs} s measured: loop CPU {:.3} s = {:.1} % of one core; {events_seen} events; {alive}/{n} real servers alive; {} state reports (whole run: user {:.2} s, system {:.2} s)",
+        "ours: {n} TCP_CHECKs, delay_loop 1 s, {secs} s measured: loop CPU {:.3} s = {:.1} % of one core (user {:.2} s, system {:.2} s); {events_seen} events; {alive}/{n} real servers alive; {} state reports",
         cpu.as_secs_f64(),
         100.0 * cpu.as_secs_f64() / secs as f64,
-        reports.len(),
         user.as_secs_f64(),
-        sys.as_secs_f64()
+        sys.as_secs_f64(),
+        reports.len(),
     );
 }
