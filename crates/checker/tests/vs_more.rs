@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use keepalived_check::ipvs::{IpvsCommand, IpvsError, IpvsSink};
-use keepalived_checker::procs::{ProcOwner, Procs};
+use keepalived_checker::procs::Procs;
 use keepalived_checker::vs::{VirtualServers, VsContext, TOKEN_BASE};
 use keepalived_config::{load_str, AssumeAll, Config, LoadOptions};
 use keepalived_ipc::ToParent;
@@ -104,11 +104,9 @@ impl Harness {
                     now,
                 );
             }
-            for (id, owner, exit) in ctx.procs.reap() {
-                if let ProcOwner::Vs(_) = owner {
-                    self.vs.process_exited(&mut ctx, id, exit, now);
-                }
-            }
+            // These checks start no process; reaping (waitpid(-1)) would steal the children
+            // other tests wait for.
+            let _ = &mut ctx;
         }
     }
 
@@ -263,10 +261,11 @@ fn smtp_check_good_refused_and_silent() {
     assert!(h.alive(0));
     assert_eq!(h.downs().len(), 2, "{:?}", h.downs());
     let seen = seen.lock().unwrap().clone();
-    assert_eq!(
-        seen,
-        vec!["HELO probe.test".to_string(), "QUIT".to_string()]
-    );
+    // One conversation per round (the good server may have had a second round by now).
+    assert!(!seen.is_empty(), "no conversation");
+    for round in seen.chunks(2) {
+        assert_eq!(round, ["HELO probe.test", "QUIT"], "{seen:?}");
+    }
     let cmds = h.ipvs.take();
     assert!(cmds.contains(&format!("-d -t 10.9.9.1:53 -r 127.0.0.1:{refuse}")));
     assert!(cmds.contains(&format!("-d -t 10.9.9.1:53 -r 127.0.0.1:{silent}")));

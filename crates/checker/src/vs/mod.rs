@@ -302,6 +302,7 @@ impl VirtualServers {
         }
         self.files
             .register(ctx.registry, mio::Token(newkinds::FILE_TOKEN));
+        self.widen_ping_range();
         for i in 0..self.slots.len() {
             let delay = self.first_delay(i);
             self.schedule(i, now + delay);
@@ -872,6 +873,7 @@ impl VirtualServers {
         }
         self.files
             .register(ctx.registry, mio::Token(newkinds::FILE_TOKEN));
+        self.widen_ping_range();
         let wanted = self.wanted_all();
         let cmds = plan(&wanted, &self.current);
         self.apply(&cmds);

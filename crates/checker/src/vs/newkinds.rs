@@ -177,8 +177,8 @@ impl VirtualServers {
         true
     }
 
-    /// Follows the files of the FILE_CHECKs, applies their values, and widens
-    /// `ping_group_range` when PING_CHECKs are configured. Called after every (re)load.
+    /// Follows the files of the FILE_CHECKs and applies their values. Called after every
+    /// (re)load.
     pub(super) fn load_extras(&mut self, config: &Config) {
         let names: Vec<String> = self
             .slots
@@ -190,6 +190,11 @@ impl VirtualServers {
             .collect();
         self.files = FileWatch::new(&config.track_files, names.iter().map(String::as_str));
         self.apply_files_initial();
+    }
+
+    /// Widens `ping_group_range` when PING_CHECKs are about to run (start and reload; not at
+    /// construction, so building the state from a configuration never touches the system).
+    pub(super) fn widen_ping_range(&mut self) {
         let pings = self.slots.iter().any(|s| matches!(s.kind, Kind::Ping));
         if pings && self.ping_saved.is_none() {
             self.ping_saved = ping_range::widen(Path::new(ping_range::PATH));
