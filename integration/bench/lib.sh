@@ -113,6 +113,15 @@ daemon_rss_kb() { # $1 node: sum of VmRSS of its processes (kB)
   echo "$s"
 }
 
+daemon_smaps_kb() { # $1 node, $2 field of smaps_rollup (Pss, Anonymous): sum over its processes (kB)
+  local s=0 p v
+  for p in $(daemon_pids "$1"); do
+    v=$(awk -v f="$2:" '$1 == f {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)
+    s=$((s + ${v:-0}))
+  done
+  echo "$s"
+}
+
 daemon_cpu_ticks() { # $1 node: utime+stime of its processes (clock ticks)
   local s=0 p v
   for p in $(daemon_pids "$1"); do

@@ -7,7 +7,9 @@
 # default 600 s), CPU_SECS (default 60), RELOADS (default 3), ONLY="sigterm scale ..." (a subset
 # of the script names below), RESULTS (output file). Needs root; figures need a quiet machine.
 # Every script prints "RESULT id=.. unit=.. keepalived=.. ours=.. ratio=.. goal=.. raw_..=.." lines
-# (see lib.sh); a script that fails is reported and the others still run.
+# (see lib.sh); a script that fails is reported and the others still run. tcp-check.sh (owned by
+# another helper) is run as `bash tcp-check.sh KEEPALIVED_RS_BINARY` when present; its RESULT
+# lines, if any, join the table, and its whole output is kept below it.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -57,8 +59,12 @@ describe() {
     cpu_backup_1000) echo "CPU of the BACKUP's processes, same" ;;
     cpu_master_1000_schedstat) echo "same, MASTER, from schedstat (ns resolution)" ;;
     cpu_backup_1000_schedstat) echo "same, BACKUP, from schedstat" ;;
-    rss_1) echo "RSS of all processes (master), 1 instance" ;;
-    rss_1000) echo "RSS of all processes (master), 1,000 instances" ;;
+    rss_1) echo "RSS of all processes (master), 1 instance (sum of VmRSS)" ;;
+    rss_1000) echo "RSS of all processes (master), 1,000 instances (sum of VmRSS)" ;;
+    pss_1) echo "PSS of all processes (master), 1 instance (shared pages split, not counted per process)" ;;
+    pss_1000) echo "PSS of all processes (master), 1,000 instances" ;;
+    anon_1) echo "anonymous memory of all processes (master), 1 instance" ;;
+    anon_1000) echo "anonymous memory of all processes (master), 1,000 instances" ;;
     rss_backup_1) echo "RSS of all processes (backup), 1 instance" ;;
     rss_backup_1000) echo "RSS of all processes (backup), 1,000 instances" ;;
     reload_1000) echo "SIGHUP reload of 1,000 instances until 'Reload complete', median" ;;

@@ -11,7 +11,9 @@
 # CPU_SECS (default 60) once all VIPs are up and SETTLE (default 5) s passed, in % of one core;
 # /proc/PID/task/*/schedstat (ns) gives the same figure at a finer resolution (raw lines).
 # RSS = sum of VmRSS (/proc/PID/status) of every process of the daemon (the lab's method: the
-# parent and the VRRP child with --vrrp), on the master, after SETTLE.
+# parent and the VRRP child with --vrrp), on the master, after SETTLE. Pages shared between the
+# processes (binary text, libc) count once per process there, so the PSS sum (shared pages split
+# between their users) and the anonymous memory (heap, stacks) are printed too.
 # Usage: scale.sh KEEPALIVED_RS_BINARY   (root; KEEP=1 keeps files)
 source "$(dirname "$0")/lib.sh"
 bench_init sc "${1:-${KEEPALIVED_RS_BIN:-target/release/keepalived-rs}}"
@@ -66,7 +68,8 @@ for kind in $(kinds); do
   daemon_start "$kind" n1 "$d/one/n1"; sleep 0.3; daemon_start "$kind" n2 "$d/one/n2"
   wait_vips n1 1 15; sleep "$SETTLE"
   R[$kind,rss1]=$(daemon_rss_kb n1); R[$kind,rss1b]=$(daemon_rss_kb n2)
-  echo "   RSS: master $((R[$kind,rss1])) kB ($(daemon_pids n1| wc -w) processes), backup ${R[$kind,rss1b]} kB"
+  R[$kind,pss1]=$(daemon_smaps_kb n1 Pss); R[$kind,anon1]=$(daemon_smaps_kb n1 Anonymous)
+  echo "   RSS: master ${R[$kind,rss1]} kB ($(daemon_pids n1 | wc -w) processes; PSS ${R[$kind,pss1]} kB, anonymous ${R[$kind,anon1]} kB), backup ${R[$kind,rss1b]} kB"
   stop_all
 
   echo "== $kind: $N instances"
@@ -89,8 +92,9 @@ for kind in $(kinds); do
   R[$kind,cpubns]=$(awk -v d=$((bn1 - bn0)) -v w=$((w1 - w0)) 'BEGIN { printf "%.3f", d / w * 100 }')
   [ "$(vips n2)" = 0 ] || echo "   WARNING: the backup holds $(vips n2) VIPs"
   R[$kind,rssN]=$(daemon_rss_kb n1); R[$kind,rssNb]=$(daemon_rss_kb n2)
+  R[$kind,pssN]=$(daemon_smaps_kb n1 Pss); R[$kind,anonN]=$(daemon_smaps_kb n1 Anonymous)
   echo "   CPU over $(( (w1 - w0) / 1000000 )) ms: master $((m1 - m0)) ticks = ${R[$kind,cpum]} % (schedstat ${R[$kind,cpumns]} %), backup $((b1 - b0)) ticks = ${R[$kind,cpub]} % (schedstat ${R[$kind,cpubns]} %)"
-  echo "   RSS: master ${R[$kind,rssN]} kB, backup ${R[$kind,rssNb]} kB"
+  echo "   RSS: master ${R[$kind,rssN]} kB (PSS ${R[$kind,pssN]} kB, anonymous ${R[$kind,anonN]} kB), backup ${R[$kind,rssNb]} kB"
 
   mon_start n1 "$d/mon1.txt"; mon=$LAST_BG; sleep 0.5
   # shellcheck disable=SC2046
@@ -115,6 +119,10 @@ line cpu_master_1000_schedstat "%" - cpumns
 line cpu_backup_1000_schedstat "%" - cpubns
 line rss_1 MB "<=6" rss1 mb
 line rss_1000 MB "<=8" rssN mb
+line pss_1 MB - pss1 mb
+line pss_1000 MB - pssN mb
+line anon_1 MB - anon1 mb
+line anon_1000 MB - anonN mb
 line rss_backup_1 MB - rss1b mb
 line rss_backup_1000 MB - rssNb mb
 line sigterm_exit_1000 ms - stop
