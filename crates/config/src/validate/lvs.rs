@@ -18,19 +18,49 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-/// Runs every LVS check over `config`, appending findings to `diags`.
-pub(crate) fn check(config: &Config, host: &dyn Host, diags: &mut Vec<Diagnostic>) {
+/// Runs every LVS check over `config`, appending findings to `diags`, and removes the
+/// MISC_CHECKs keepalived removes (`check_misc_script_security` frees the checker): script
+/// user not settable, script not found or not executable, or insecure under
+/// `enable_script_security`. The checker child then never sees them.
+pub(crate) fn check(config: &mut Config, host: &dyn Host, diags: &mut Vec<Diagnostic>) {
+    let refused = check_all(config, host, diags);
+    if refused.is_empty() {
+        return;
+    }
+    for vs in &mut config.virtual_servers {
+        for rs in &mut vs.real_servers {
+            rs.checkers.retain(|c| match c {
+                Checker::Misc(m) => m
+                    .path
+                    .as_ref()
+                    .is_none_or(|s| !refused.iter().any(|r| std::ptr::eq(*r, s))),
+                _ => true,
+            });
+        }
+    }
+}
+
+/// The checks of [`check`]; returns the MISC_CHECK scripts to remove (compared by address).
+fn check_all(config: &Config, host: &dyn Host, diags: &mut Vec<Diagnostic>) -> Vec<*const Script> {
     let linked = link_groups(config, diags);
     let users = ScriptUsers::new(config, host);
     let mut scripts: Vec<&Script> = Vec::new();
     let mut default_user_reported = false;
     let mut any_live = false;
+    let mut live_misc: Vec<*const Script> = Vec::new();
     for (vs, group, seq) in &linked {
         let ok = check_virtual_server(vs, *group, *seq, diags);
         if !ok {
             continue;
         }
         any_live = true;
+        for rs in &vs.real_servers {
+            for c in &rs.checkers {
+                if let Checker::Misc(MiscCheck { path: Some(s), .. }) = c {
+                    live_misc.push(s);
+                }
+            }
+        }
         check_checkers(config, vs, diags);
         collect_scripts(
             vs,
@@ -49,8 +79,14 @@ pub(crate) fn check(config: &Config, host: &dyn Host, diags: &mut Vec<Diagnostic
                 scripts.push(s);
             }
         }
-        script_security(config, &scripts, &users, host, diags);
+        let disabled = script_security(config, &scripts, &users, host, diags);
+        live_misc.retain(|m| {
+            let kept = scripts.iter().any(|s| std::ptr::eq(*s, *m));
+            !kept || disabled.iter().any(|d| std::ptr::eq(*d, *m))
+        });
+        return live_misc;
     }
+    Vec::new()
 }
 
 /// A General (exit 5) finding keepalived reports as a config error.
@@ -871,14 +907,16 @@ pub(crate) fn script_flags(
 }
 
 /// keepalived's `check_check_script_security`: with scripts present and
-/// `enable_script_security` off, a `Security` error (exit 6).
+/// `enable_script_security` off, a `Security` error (exit 6). Returns the scripts keepalived
+/// will not run (not found, not executable, or insecure with `enable_script_security`).
 fn script_security(
     config: &Config,
     scripts: &[&Script],
     users: &ScriptUsers,
     host: &dyn Host,
     diags: &mut Vec<Diagnostic>,
-) {
+) -> Vec<*const Script> {
+    let mut disabled: Vec<*const Script> = Vec::new();
     let mut any_script = false;
     let mut any_insecure = false;
     for s in scripts {
@@ -889,6 +927,9 @@ fn script_security(
         let f = script_flags(prog, uid, gid, users.security, s.loc, host, diags);
         any_script |= f.is_script;
         any_insecure |= f.insecure;
+        if f.not_found || (f.insecure && users.security) || !(f.executable || f.system) {
+            disabled.push(*s);
+        }
         if f.not_found {
             diags.push(logged(
                 s.loc,
@@ -917,6 +958,7 @@ fn script_security(
             .with_hint("add 'enable_script_security' to global_defs"),
         );
     }
+    disabled
 }
 
 #[cfg(test)]
@@ -1226,6 +1268,50 @@ mod tests {
         // A non-root user runs it: no path check.
         assert!(!flags("/srv/x", 1000).insecure);
         assert!(flags("</etc/passwd", 0).system);
+    }
+
+    /// The MISC_CHECK scripts left in the model after validation on [`fs`].
+    fn misc_left(security: bool) -> Vec<String> {
+        let rs = ["/srv/x", "/usr/bin/ok", "/usr/bin/noexec", "/nope/x"]
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                format!(
+                    "real_server 10.0.0.{} 80 {{\n MISC_CHECK {{\n  misc_path {p}\n }}\n}}\n",
+                    i + 2
+                )
+            })
+            .collect::<String>();
+        let t = format!(
+            "global_defs {{\n script_user root\n{}}}\n{}",
+            if security {
+                " enable_script_security\n"
+            } else {
+                ""
+            },
+            vs(
+                "10.0.0.1 80",
+                &format!("lvs_sched rr\nlvs_method NAT\nprotocol TCP\n{rs}")
+            )
+        );
+        let l = load_str("t.conf", &t, &LoadOptions::default(), &fs());
+        l.config.virtual_servers[0]
+            .real_servers
+            .iter()
+            .flat_map(|r| &r.checkers)
+            .filter_map(|c| match c {
+                Checker::Misc(m) => m.path.as_ref().map(|s| s.command.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn refused_misc_scripts_leave_the_model() {
+        // Not found and not executable are removed either way; the insecure one (root, in a
+        // world-writable directory) only with enable_script_security.
+        assert_eq!(misc_left(true), vec!["/usr/bin/ok"]);
+        assert_eq!(misc_left(false), vec!["/srv/x", "/usr/bin/ok"]);
     }
 
     #[test]
