@@ -336,3 +336,52 @@ fn sighup_storm_with_broken_configs() {
         t_test.elapsed().as_secs_f64()
     );
 }
+
+// `$TMPDIR/keepalived.data` planted as a symlink to a file elsewhere: SIGUSR1 logs a clear
+// error, the link's target is not written, the link stays, the daemon keeps running (the full
+// disk case is `bin/keepalived-rs/tests/daemon.rs::dump_on_a_full_disk_is_logged_and_cleaned_up`,
+// a symlinked dump directory `crates/supervisor/src/dumpfile.rs::symlinked_directory_is_refused`).
+#[test]
+#[ignore = "needs root, netns and our daemon: run by make integration (KRS_DAEMON=1)"]
+fn dump_through_a_planted_symlink_is_refused() {
+    if skip("dump_symlink") {
+        return;
+    }
+    let t_test = Instant::now();
+    let mut c = Cluster::new("hd", &[NodeKind::Ours]).unwrap();
+    let mut inst = Instance::new("VI_1", 51, 150, &["192.0.2.100/32"]);
+    inst.state = "MASTER".into();
+    c.nodes[0].write_config(&render(&[inst], &[], &[])).unwrap();
+    let victim = c.lab.dir().join("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    let link = c.nodes[0].dir().join("keepalived.data");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    c.start_all().unwrap();
+    let n1 = &c.nodes[0];
+    wait_until("the VIP", Duration::from_secs(10), || n1.holds(VIP)).unwrap();
+    let pids = DaemonPids::of(n1);
+    kill(Pid::from_raw(pids.parent.unwrap()), Signal::SIGUSR1).unwrap();
+    wait_until("the dump error", Duration::from_secs(5), || {
+        n1.log().contains("dump not written")
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", n1.log()));
+    let line = n1
+        .log()
+        .lines()
+        .find(|l| l.contains("dump not written"))
+        .unwrap_or_default()
+        .to_string();
+    println!("SIGUSR1 with a planted symlink: {line}");
+    assert!(line.contains("symbolic link"), "{line}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(DaemonPids::of(n1), pids);
+    assert!(c.nodes[0].is_running());
+    println!(
+        "dump symlink test took {:.1} s",
+        t_test.elapsed().as_secs_f64()
+    );
+}
