@@ -7,7 +7,7 @@ APT_PACKAGES := keepalived iproute2 nftables procps tcpdump
 CORPUS_MIN_AGREEMENT ?= 99.9
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run demo test lint unit integration bench fmt clean
+.PHONY: all deps build run demo test lint unit integration bench soak fmt clean
 
 all: build
 
@@ -51,9 +51,16 @@ demo: build
 # Every test: formatting, lints, unit/property/simulation tests, corpus comparison with keepalived.
 test: deps lint unit integration package-test
 
+# Every measure of issue 7's table, keepalived 2.2 beside keepalived-rs in one run (35-55 min;
+# needs a quiet machine for meaningful figures): writes integration/bench/results.md.
 bench: build
 	$(CARGO) build --release -p keepalived-config --example parse_bench
-	bash integration/bench/config-parse.sh target/release/keepalived-rs target/release/examples/parse_bench
+	bash integration/bench/run-all.sh target/release/keepalived-rs target/release/examples/parse_bench
+
+# 30 minutes: 500 VRRPv3 instances at 0.1 s, a link flap every 10 s, a reload every minute;
+# RSS and fd curves per process (DURATION=seconds to shorten).
+soak: build
+	bash integration/bench/soak.sh target/release/keepalived-rs
 
 # Debian package: target/debian/keepalived-rs_<version>_<arch>.deb from the release binary
 # `make build` made (cargo-deb --no-build), with keepalived-rs(8) rendered from the clap CLI.
