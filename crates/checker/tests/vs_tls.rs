@@ -258,8 +258,8 @@ struct Server {
     addr: SocketAddr,
     stop: Arc<AtomicBool>,
     handle: Option<thread::JoinHandle<()>>,
-    /// The paths requested, in order.
-    paths: Arc<Mutex<Vec<String>>>,
+    /// The paths requested, in order, and when.
+    paths: Arc<Mutex<Vec<(String, Instant)>>>,
 }
 
 type AnswerFn = Arc<dyn Fn(&str) -> Vec<u8> + Send + Sync>;
@@ -292,7 +292,16 @@ impl Server {
     }
 
     fn paths(&self) -> Vec<String> {
-        self.paths.lock().unwrap().clone()
+        self.paths
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(p, _)| p.clone())
+            .collect()
+    }
+
+    fn times(&self) -> Vec<Instant> {
+        self.paths.lock().unwrap().iter().map(|(_, t)| *t).collect()
     }
 }
 
@@ -322,7 +331,7 @@ fn serve(
     mut s: TcpStream,
     answer: AnswerFn,
     tls: Option<Arc<rustls::ServerConfig>>,
-    paths: Arc<Mutex<Vec<String>>>,
+    paths: Arc<Mutex<Vec<(String, Instant)>>>,
 ) {
     s.set_nonblocking(false).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
@@ -331,7 +340,7 @@ fn serve(
             let Some(path) = read_request(&mut s) else {
                 return;
             };
-            paths.lock().unwrap().push(path.clone());
+            paths.lock().unwrap().push((path.clone(), Instant::now()));
             let _ = s.write_all(&answer(&path));
         }
         Some(cfg) => {
@@ -340,7 +349,7 @@ fn serve(
             let Some(path) = read_request(&mut tls) else {
                 return;
             };
-            paths.lock().unwrap().push(path.clone());
+            paths.lock().unwrap().push((path.clone(), Instant::now()));
             let _ = tls.write_all(&answer(&path));
             tls.conn.send_close_notify();
             let _ = tls.flush();
@@ -483,4 +492,72 @@ fn ssl_get_with_unreadable_files_fails_with_one_error() {
         .count();
     assert_eq!(errors, 1, "{:?}", LOGS.lock().unwrap());
     assert_eq!(h.ups(), vec![false]);
+}
+
+#[test]
+fn http_get_walks_one_url_per_delay_loop_and_holds_the_failed_one() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    capture_logs();
+    let b_fails = Arc::new(AtomicBool::new(true));
+    let flag = b_fails.clone();
+    let server = Server::start(
+        Arc::new(move |path: &str| {
+            if path == "/b" && flag.load(Ordering::Relaxed) {
+                b"HTTP/1.0 500 Oops\r\nContent-Length: 0\r\n\r\n".to_vec()
+            } else {
+                b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec()
+            }
+        }),
+        None,
+    );
+    let cfg = config(&format!(
+        r#"
+virtual_server 10.9.9.4 80 {{
+    delay_loop 1
+    protocol TCP
+    real_server 127.0.0.1 {port} {{
+        HTTP_GET {{
+            url {{
+                path /a
+            }}
+            url {{
+                path /b
+            }}
+            url {{
+                path /c
+            }}
+            connect_timeout 2
+            retry 0
+            delay_before_retry 1
+            warmup 0
+        }}
+    }}
+}}
+"#,
+        port = server.addr.port()
+    ));
+    let mut h = Harness::new(&cfg);
+    assert!(h.alive(), "starts up without alpha");
+    h.run_until(Duration::from_secs(5), "down on /b", |h| !h.alive());
+    // Held on the failed URL, once per delay_loop.
+    h.run(Duration::from_millis(2300));
+    let held = server.paths();
+    assert_eq!(held.first().map(String::as_str), Some("/a"));
+    assert!(held.len() >= 4, "{held:?}");
+    assert!(held[1..].iter().all(|p| p == "/b"), "{held:?}");
+    let times = server.times();
+    for w in times.windows(2) {
+        let gap = w[1] - w[0];
+        assert!(gap >= Duration::from_millis(900), "URLs too close: {gap:?}");
+    }
+    // /b answers again: a fresh pass /a /b /c, and only its end brings the server back.
+    b_fails.store(false, Ordering::Relaxed);
+    let before = held.len();
+    h.run_until(Duration::from_secs(8), "up after a whole pass", |h| {
+        h.alive()
+    });
+    let after: Vec<String> = server.paths()[before..].to_vec();
+    assert_eq!(after, vec!["/b", "/a", "/b", "/c"]);
+    assert_eq!(h.ups(), vec![false, true]);
+    assert!(logged("succeed on service"));
 }

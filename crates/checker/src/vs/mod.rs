@@ -18,7 +18,7 @@ mod probe;
 pub mod tls;
 
 use crate::procs::{ProcExit, ProcId, ProcOwner, ProcSpec, Procs};
-use keepalived_check::http::{build_request, evaluate};
+use keepalived_check::http::{build_request, evaluate, UrlWalk};
 use keepalived_check::ipvs::{
     plan, plan_start, plan_stop, IpvsSink, IpvsTable, LoggingSink, StopMode,
 };
@@ -68,6 +68,7 @@ enum Kind {
         vhost: Option<String>,
         protocol: HttpProtocol,
         sni: Option<String>,
+        fast_recovery: bool,
     },
     Misc {
         script: Script,
@@ -106,8 +107,8 @@ struct Slot {
     /// Bumped whenever the slot's timer is replaced, so older heap entries are ignored.
     gen: u64,
     probe: Option<Probe>,
-    /// The HTTP URL being checked.
-    url: usize,
+    /// Which HTTP URL is checked next (one per check, as keepalived).
+    walk: UrlWalk,
     misc: Option<ProcId>,
     /// When the probe (or process) started, for the "slower than connect_timeout" rule.
     running_since: Option<Instant>,
@@ -234,6 +235,7 @@ impl VirtualServers {
                             } else {
                                 None
                             },
+                            fast_recovery: h.fast_recovery.unwrap_or(false),
                         },
                         Checker::Misc(m) => match &m.path {
                             Some(script) => Kind::Misc {
@@ -257,7 +259,7 @@ impl VirtualServers {
                         name,
                         gen: 0,
                         probe: None,
-                        url: 0,
+                        walk: UrlWalk::new(),
                         misc: None,
                         running_since: None,
                         file_add: 0,
@@ -383,9 +385,6 @@ impl VirtualServers {
             // keepalived: an HTTP_GET without url is up without checking.
             Kind::Http { urls, .. } if urls.is_empty() => self.record(ctx, i, true, None, now),
             Kind::Tcp | Kind::Http { .. } | Kind::Smtp { .. } => {
-                if let Some(s) = self.slots.get_mut(i) {
-                    s.url = 0;
-                }
                 self.open(ctx, i, now);
             }
             Kind::Dns { .. } | Kind::Udp { .. } | Kind::Ping => {
@@ -473,8 +472,9 @@ impl VirtualServers {
                 vhost,
                 protocol,
                 sni,
+                ..
             } => {
-                let Some(url) = urls.get(slot.url) else {
+                let Some(url) = urls.get(slot.walk.current()) else {
                     return;
                 };
                 let host = url.virtualhost.as_deref().or(vhost.as_deref());
@@ -574,7 +574,7 @@ impl VirtualServers {
         slot.running_since = None;
         let success = match (&slot.kind, result) {
             (Kind::Http { urls, .. }, Ok(resp)) => {
-                let Some(url) = urls.get(slot.url) else {
+                let Some(url) = urls.get(slot.walk.current()) else {
                     return;
                 };
                 match evaluate(resp.as_deref(), url) {
@@ -585,11 +585,6 @@ impl VirtualServers {
                                 slot.name,
                                 url.path
                             );
-                        }
-                        if slot.url + 1 < urls.len() {
-                            slot.url += 1;
-                            self.open(ctx, i, now);
-                            return;
                         }
                         true
                     }
@@ -617,7 +612,7 @@ impl VirtualServers {
         weight: Option<u32>,
         now: Instant,
     ) {
-        let Some(slot) = self.slots.get(i) else {
+        let Some(slot) = self.slots.get_mut(i) else {
             return;
         };
         let (vi, ri, ci) = (slot.vs, slot.rs, slot.ck);
@@ -627,7 +622,14 @@ impl VirtualServers {
         let Some(ck) = state.rs.get_mut(ri).and_then(|r| r.checkers.get_mut(ci)) else {
             return;
         };
-        let verdict = ck.record(success);
+        let verdict = match &slot.kind {
+            Kind::Http {
+                urls,
+                fast_recovery,
+                ..
+            } if !urls.is_empty() => slot.walk.record(success, urls.len(), *fast_recovery, ck),
+            _ => ck.record(success),
+        };
         log_verdict(slot, &verdict, ck.params.retry);
         let kind = alert_kind(&slot.kind);
         let mut events = Vec::new();
