@@ -561,3 +561,69 @@ virtual_server 10.9.9.4 80 {{
     assert_eq!(h.ups(), vec![false, true]);
     assert!(logged("succeed on service"));
 }
+
+/// MISC_CHECK's script writes the uid it runs as; returns that uid once it has run.
+fn misc_uid(global: &str, user: &str) -> Option<String> {
+    let dir = scratch(&format!("misc-{}", user.len() + global.len()));
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let out = dir.join("uid");
+    let script = dir.join("who.sh");
+    std::fs::write(&script, format!("#!/bin/sh\nid -u > {}\n", out.display())).unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let cfg = config(&format!(
+        r#"
+global_defs {{
+{global}
+}}
+virtual_server 10.9.9.5 80 {{
+    delay_loop 1
+    protocol TCP
+    real_server 127.0.0.1 80 {{
+        MISC_CHECK {{
+            misc_path "{script}"
+            {user}
+            warmup 0
+        }}
+    }}
+}}
+"#,
+        script = script.display()
+    ));
+    let mut h = Harness::new(&cfg);
+    let end = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < end && !out.exists() {
+        h.run(Duration::from_millis(50));
+    }
+    h.run(Duration::from_millis(100));
+    let uid = std::fs::read_to_string(&out)
+        .ok()
+        .map(|s| s.trim().to_string());
+    let _ = std::fs::remove_dir_all(&dir);
+    uid
+}
+
+#[test]
+fn misc_check_runs_as_its_user_or_script_user() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: changing users needs root");
+        return;
+    }
+    let Some(nobody) = nix::unistd::User::from_name("nobody").ok().flatten() else {
+        eprintln!("skipped: no user nobody");
+        return;
+    };
+    let nobody = nobody.uid.as_raw().to_string();
+    assert_eq!(
+        misc_uid("", "user nobody").as_deref(),
+        Some(nobody.as_str())
+    );
+    assert_eq!(
+        misc_uid(" script_user nobody", "").as_deref(),
+        Some(nobody.as_str())
+    );
+    assert_eq!(
+        misc_uid(" script_user nobody", "user root").as_deref(),
+        Some("0")
+    );
+}

@@ -16,6 +16,7 @@ mod newkinds;
 mod ping_range;
 mod probe;
 pub mod tls;
+mod users;
 
 use crate::procs::{ProcExit, ProcId, ProcOwner, ProcSpec, Procs};
 use keepalived_check::http::{build_request, evaluate, UrlWalk};
@@ -134,6 +135,8 @@ pub struct VirtualServers {
     unsupported_logged: HashSet<&'static str>,
     /// Real-server and quorum changes for the SMTP alerts, taken by [`Self::take_alerts`].
     alerts: Vec<crate::alert::Event>,
+    /// The uid:gid of scripts without their own `user` ([`users::default_ids`]).
+    script_default: Option<(u32, u32)>,
     /// FILE_CHECK's tracked files.
     files: filewatch::FileWatch,
     /// The `ping_group_range` start to restore at shutdown.
@@ -177,6 +180,7 @@ impl VirtualServers {
             rng: seed | 1,
             unsupported_logged: HashSet::new(),
             alerts: Vec::new(),
+            script_default: None,
             files: filewatch::FileWatch::empty(),
             ping_saved: None,
         };
@@ -194,6 +198,7 @@ impl VirtualServers {
         self.groups = config.virtual_server_groups.clone();
         self.states = self.vss.iter().map(VsState::new).collect();
         self.slots.clear();
+        self.script_default = users::default_ids(&config.global);
         // Built (and a bad file logged) once per configuration, only when SSL_GET is used.
         let uses_ssl = self
             .vss
@@ -398,7 +403,14 @@ impl VirtualServers {
                 dynamic: _,
             } => {
                 let argv = invocation(&script.argv, read_header(&script.argv)).argv();
-                let (uid, gid) = script_user(&script);
+                let (uid, gid) = match users::ids(&script, self.script_default) {
+                    Ok(ids) => ids,
+                    Err(e) => {
+                        log::error!("MISC_CHECK {}: {e} - not run", script.command);
+                        self.record(ctx, i, false, None, now);
+                        return;
+                    }
+                };
                 let spec = ProcSpec {
                     argv,
                     uid,
@@ -711,7 +723,7 @@ impl VirtualServers {
                             s.command,
                             st.name
                         );
-                        spawn_notify(ctx.procs, s, now);
+                        spawn_notify(ctx.procs, s, self.script_default, now);
                     }
                     ctx.reports.push(ToParent::RealServerState {
                         vs: st.name.clone(),
@@ -729,7 +741,7 @@ impl VirtualServers {
                     );
                     if let Some(s) = &vs.quorum_up {
                         log::info!("Executing [{}] for VS {}", s.command, st.name);
-                        spawn_notify(ctx.procs, s, now);
+                        spawn_notify(ctx.procs, s, self.script_default, now);
                     }
                 }
                 VsEvent::QuorumLost(w) => {
@@ -742,7 +754,7 @@ impl VirtualServers {
                     );
                     if let Some(s) = &vs.quorum_down {
                         log::info!("Executing [{}] for VS {}", s.command, st.name);
-                        spawn_notify(ctx.procs, s, now);
+                        spawn_notify(ctx.procs, s, self.script_default, now);
                     }
                 }
                 VsEvent::SorryAdded | VsEvent::SorryRemoved => {
@@ -904,12 +916,12 @@ impl VirtualServers {
             }
             for ri in st.alive_servers() {
                 if let Some(s) = vs.real_servers.get(ri).and_then(|r| r.notify_down.as_ref()) {
-                    spawn_notify(ctx.procs, s, now);
+                    spawn_notify(ctx.procs, s, self.script_default, now);
                 }
             }
             if st.quorum.up {
                 if let Some(s) = &vs.quorum_down {
-                    spawn_notify(ctx.procs, s, now);
+                    spawn_notify(ctx.procs, s, self.script_default, now);
                 }
             }
         }
@@ -1040,38 +1052,15 @@ fn read_header(argv: &[String]) -> Option<&'static [u8]> {
     })
 }
 
-fn script_user(script: &Script) -> (Option<u32>, Option<u32>) {
-    let Some(u) = &script.user else {
-        return (None, None);
-    };
-    let user = u
-        .user
-        .parse::<u32>()
-        .ok()
-        .map(nix::unistd::Uid::from_raw)
-        .and_then(|uid| nix::unistd::User::from_uid(uid).ok().flatten())
-        .or_else(|| nix::unistd::User::from_name(&u.user).ok().flatten());
-    let Some(user) = user else {
-        return (None, None);
-    };
-    let gid = u
-        .group
-        .as_deref()
-        .and_then(|g| {
-            g.parse::<u32>().ok().or_else(|| {
-                nix::unistd::Group::from_name(g)
-                    .ok()
-                    .flatten()
-                    .map(|g| g.gid.as_raw())
-            })
-        })
-        .unwrap_or(user.gid.as_raw());
-    (Some(user.uid.as_raw()), Some(gid))
-}
-
-fn spawn_notify(procs: &mut Procs, script: &Script, now: Instant) {
+fn spawn_notify(procs: &mut Procs, script: &Script, default: Option<(u32, u32)>, now: Instant) {
     let argv = invocation(&script.argv, read_header(&script.argv)).argv();
-    let (uid, gid) = script_user(script);
+    let (uid, gid) = match users::ids(script, default) {
+        Ok(ids) => ids,
+        Err(e) => {
+            log::error!("{}: {e} - not run", script.command);
+            return;
+        }
+    };
     let spec = ProcSpec {
         argv,
         uid,
