@@ -156,9 +156,15 @@ impl VirtualServers {
             Ok(s) => s,
             Err(e) => {
                 let name = slot.name.clone();
-                if ping && e.raw_os_error() == Some(nix::libc::EACCES) {
+                let denied = matches!(
+                    e.raw_os_error(),
+                    Some(nix::libc::EACCES) | Some(nix::libc::EPERM)
+                );
+                if ping && denied && self.unsupported_logged.insert("ping socket") {
+                    // Once: it fails the same way every round until the sysctl changes.
                     log::error!(
-                        "ICMP connect fail to create socket for {name}: {e} (is group 0 in net.ipv4.ping_group_range?)"
+                        "PING_CHECK: cannot open an ICMP socket ({e}): this process's group is not in {}; PING_CHECKs fail",
+                        ping_range::PATH
                     );
                 } else {
                     log::debug!("socket to {name}: {e}");
