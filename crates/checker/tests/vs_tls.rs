@@ -349,7 +349,12 @@ fn serve(
             let Some(path) = read_request(&mut tls) else {
                 return;
             };
-            paths.lock().unwrap().push((path.clone(), Instant::now()));
+            // HTTPS paths are recorded with the SNI the client sent.
+            let sni = tls.conn.server_name().unwrap_or("-").to_string();
+            paths
+                .lock()
+                .unwrap()
+                .push((format!("{path}@{sni}"), Instant::now()));
             let _ = tls.write_all(&answer(&path));
             tls.conn.send_close_notify();
             let _ = tls.flush();
@@ -625,5 +630,51 @@ fn misc_check_runs_as_its_user_or_script_user() {
     assert_eq!(
         misc_uid(" script_user nobody", "user root").as_deref(),
         Some("0")
+    );
+}
+
+#[test]
+fn ssl_get_sends_the_url_virtualhost_as_sni() {
+    let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let ca = Ca::new("sni");
+    let server = Server::start(
+        ok_answer(),
+        Some(server_config(
+            &ca.issue("www.example", ExtendedKeyUsagePurpose::ServerAuth),
+            None,
+        )),
+    );
+    let cfg = config(&format!(
+        r#"
+virtual_server 10.9.9.6 443 {{
+    delay_loop 1
+    protocol TCP
+    real_server 127.0.0.1 {port} {{
+        SSL_GET {{
+            url {{
+                path /1
+                virtualhost u1.example
+            }}
+            url {{
+                path /2
+            }}
+            enable_sni
+            virtualhost check.example
+            retry 0
+            warmup 0
+        }}
+    }}
+}}
+"#,
+        port = server.addr.port()
+    ));
+    let mut h = Harness::new(&cfg);
+    let end = Instant::now() + Duration::from_secs(5);
+    while server.paths().len() < 2 && Instant::now() < end {
+        h.run(Duration::from_millis(50));
+    }
+    assert_eq!(
+        server.paths()[..2].to_vec(),
+        vec!["/1@u1.example", "/2@check.example"]
     );
 }

@@ -69,6 +69,8 @@ enum Kind {
         vhost: Option<String>,
         protocol: HttpProtocol,
         sni: Option<String>,
+        /// `enable_sni` without `sni_name`: a URL's own `virtualhost` comes first (keepalived).
+        sni_from_url: bool,
         fast_recovery: bool,
     },
     Misc {
@@ -240,6 +242,7 @@ impl VirtualServers {
                             } else {
                                 None
                             },
+                            sni_from_url: h.enable_sni.unwrap_or(false) && h.sni_name.is_none(),
                             fast_recovery: h.fast_recovery.unwrap_or(false),
                         },
                         Checker::Misc(m) => match &m.path {
@@ -484,10 +487,15 @@ impl VirtualServers {
                 vhost,
                 protocol,
                 sni,
+                sni_from_url,
                 ..
             } => {
                 let Some(url) = urls.get(slot.walk.current()) else {
                     return;
+                };
+                let sni = match (*sni_from_url, url.virtualhost.as_deref()) {
+                    (true, Some(v)) => Some(v),
+                    _ => sni.as_deref(),
                 };
                 let host = url.virtualhost.as_deref().or(vhost.as_deref());
                 let request = build_request(&url.path, host, ep.dst, *protocol);
@@ -501,10 +509,7 @@ impl VirtualServers {
                         );
                         return;
                     };
-                    match rustls::ClientConnection::new(
-                        cfg,
-                        tls::server_name(sni.as_deref(), ep.dst.ip()),
-                    ) {
+                    match rustls::ClientConnection::new(cfg, tls::server_name(sni, ep.dst.ip())) {
                         Ok(c) => Some(c),
                         Err(_) => {
                             self.finish(
