@@ -77,3 +77,8 @@ bench() { # $1 N: alternates ours and the floor RUNS times, prints the medians a
 
 bench "$N"
 if [ "$SCALE" != 0 ]; then bench "$SCALE"; fi
+if [ -e /proc/net/ip_vs ]; then
+  echo "keepalived 2.2: not run by this script (its checker needs the same config with IPVS programmed)"
+else
+  echo "keepalived 2.2: cannot run here: no IPVS in this kernel, its checker exits at start (\"IPVS: Can't initialize ipvs\")"
+fi
