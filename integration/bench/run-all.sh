@@ -65,6 +65,8 @@ describe() {
     pss_1000) echo "PSS of all processes (master), 1,000 instances" ;;
     anon_1) echo "anonymous memory of all processes (master), 1 instance" ;;
     anon_1000) echo "anonymous memory of all processes (master), 1,000 instances" ;;
+    tcp_check_10000) echo "10,000 TCP_CHECKs, delay_loop 1 s: CPU of the checker loop (keepalived's checker cannot run without IPVS; the bare-epoll floor is in the raw column)" ;;
+    tcp_check_1000) echo "1,000 TCP_CHECKs, delay_loop 1 s: CPU of the checker loop" ;;
     rss_backup_1) echo "RSS of all processes (backup), 1 instance" ;;
     rss_backup_1000) echo "RSS of all processes (backup), 1,000 instances" ;;
     reload_1000) echo "SIGHUP reload of 1,000 instances until 'Reload complete', median" ;;
