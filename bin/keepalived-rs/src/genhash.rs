@@ -162,7 +162,7 @@ fn fetch(o: &Options) -> Result<Option<String>, String> {
         reader.feed(data).map_err(|e| e.to_string())
     };
     if o.ssl {
-        let config = keepalived_checker::vs::tls::client_config().map_err(|e| e.to_string())?;
+        let config = keepalived_checker::vs::tls::client_config(None).map_err(|e| e.to_string())?;
         let sni = if o.sni { o.vhost.as_deref() } else { None };
         let conn = rustls::ClientConnection::new(
             config,
