@@ -12,6 +12,7 @@ pub mod netlink;
 pub mod packet;
 pub mod pidfile;
 pub mod process;
+pub mod sched;
 pub mod signals;
 pub mod vrrp_socket;
 

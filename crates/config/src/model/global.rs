@@ -58,7 +58,8 @@ pub struct LvsTimeouts {
     pub udp: Option<Duration>,
 }
 
-/// Process tuning for one child: `*_priority`, `*_rt_priority`, `*_no_swap`.
+/// Process tuning for one child: `*_priority`, `*_rt_priority`, `*_no_swap`,
+/// `*_rlimit_rttime`, `*_cpu_affinity`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct ProcessTuning {
     /// Nice value -20..19.
@@ -67,6 +68,11 @@ pub struct ProcessTuning {
     pub rt_priority: Option<u32>,
     /// `mlockall`.
     pub no_swap: bool,
+    /// `*_rlimit_rttime` in microseconds (`None`: keepalived's 10000; `Some(0)`: an invalid
+    /// value was given, which keepalived turns into no limit at all).
+    pub rlimit_rttime: Option<u32>,
+    /// `*_cpu_affinity`: CPU numbers (empty: the affinity is left alone).
+    pub cpu_affinity: Vec<u32>,
 }
 
 /// `global_defs { ... }`, with keepalived's defaults.
@@ -144,6 +150,8 @@ pub struct GlobalDefs {
     pub bfd_process: ProcessTuning,
     /// `max_auto_priority [N]` (-1 = unset).
     pub max_auto_priority: Option<i32>,
+    /// `min_auto_priority_delay` (`None`: keepalived's 1 s).
+    pub min_auto_priority_delay: Option<Duration>,
     /// `enable_script_security`.
     pub enable_script_security: bool,
     /// `script_user USER [GROUP]`.
@@ -225,6 +233,7 @@ impl Default for GlobalDefs {
             checker_process: ProcessTuning::default(),
             bfd_process: ProcessTuning::default(),
             max_auto_priority: None,
+            min_auto_priority_delay: None,
             enable_script_security: false,
             script_user: None,
             script_user_loc: None,

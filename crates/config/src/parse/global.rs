@@ -83,10 +83,77 @@ fn priority(ctx: &mut Ctx, g: &mut GlobalDefs, node: &Node) {
     }
 }
 
+/// `vrrp`, `checker` or `bfd`: the process a tuning keyword is about (for messages).
+fn process_of(keyword: &str) -> &str {
+    keyword.split('_').next().unwrap_or(keyword)
+}
+
+/// keepalived clamps an out-of-range realtime priority into SCHED_RR's [1, 99], with a warning.
 fn rt_priority(ctx: &mut Ctx, g: &mut GlobalDefs, node: &Node) {
-    if let Some(p) = ctx.u32_arg(node, 0, 1, 99) {
-        tuning(g, node.keyword()).rt_priority = Some(p);
+    let Some(tok) = ctx.arg(node, 0) else { return };
+    let Some(p) = ctx.int(tok, i64::from(i32::MIN), i64::from(i32::MAX)) else {
+        return;
+    };
+    let process = process_of(node.keyword());
+    let clamped = if p < 1 {
+        ctx.warn(
+            tok.loc,
+            format!(
+                "{process} process real-time priority {p} less than minimum 1 - setting to minimum"
+            ),
+        );
+        1
+    } else if p > 99 {
+        ctx.warn(
+            tok.loc,
+            format!("{process} process real-time priority {p} greater than maximum 99 - setting to maximum"),
+        );
+        99
+    } else {
+        p
+    };
+    tuning(g, node.keyword()).rt_priority = u32::try_from(clamped).ok();
+}
+
+/// `*_cpu_affinity CPU...`: any bad CPU number empties the whole set, as in keepalived. CPUs
+/// are checked against the CPUs online when the child applies them.
+fn cpu_affinity(ctx: &mut Ctx, g: &mut GlobalDefs, node: &Node) {
+    if node.args().is_empty() {
+        let process = process_of(node.keyword());
+        ctx.warn(node.loc(), format!("No {process} cpu_id set specified"));
+        return;
     }
+    let mut cpus = Vec::new();
+    for tok in node.args() {
+        match ctx.int(tok, 0, 1023).and_then(|c| u32::try_from(c).ok()) {
+            Some(c) => cpus.push(c),
+            None => {
+                tuning(g, node.keyword()).cpu_affinity.clear();
+                return;
+            }
+        }
+    }
+    cpus.sort_unstable();
+    cpus.dedup();
+    tuning(g, node.keyword()).cpu_affinity = cpus;
+}
+
+/// `*_rlimit_rttime USECS` (and the deprecated `*_rlimit_rtime`): an invalid value means no
+/// limit at all (keepalived stores 0); 1 becomes 2 so that the soft limit (half) is not 0.
+fn rlimit_rttime(ctx: &mut Ctx, g: &mut GlobalDefs, node: &Node) {
+    let kw = node.keyword();
+    if let Some(base) = kw.strip_suffix("_rtime") {
+        ctx.note_warn(
+            node.loc(),
+            format!("Keyword '{kw}' is deprecated - please use '{base}_rttime'"),
+        );
+    }
+    let limit = ctx
+        .arg(node, 0)
+        .and_then(|tok| ctx.int(tok, 1, i64::from(u32::MAX)))
+        .and_then(|v| u32::try_from(v).ok())
+        .map_or(0, |v| v.max(2));
+    tuning(g, kw).rlimit_rttime = Some(limit);
 }
 
 fn no_swap(_: &mut Ctx, g: &mut GlobalDefs, node: &Node) {
@@ -389,22 +456,29 @@ pub(crate) const GLOBAL: &[Keyword<GlobalDefs>] = &[
     kw("vrrp_no_swap", no_swap),
     kw("checker_no_swap", no_swap),
     kw("bfd_no_swap", no_swap),
-    kw("vrrp_cpu_affinity", not_impl),
-    kw("checker_cpu_affinity", not_impl),
-    kw("bfd_cpu_affinity", not_impl),
-    kw("vrrp_rlimit_rttime", not_impl),
-    kw("vrrp_rlimit_rtime", not_impl),
-    kw("checker_rlimit_rttime", not_impl),
-    kw("checker_rlimit_rtime", not_impl),
-    kw("bfd_rlimit_rttime", not_impl),
-    kw("bfd_rlimit_rtime", not_impl),
+    kw("vrrp_cpu_affinity", cpu_affinity),
+    kw("checker_cpu_affinity", cpu_affinity),
+    kw("bfd_cpu_affinity", cpu_affinity),
+    kw("vrrp_rlimit_rttime", rlimit_rttime),
+    kw("vrrp_rlimit_rtime", rlimit_rttime),
+    kw("checker_rlimit_rttime", rlimit_rttime),
+    kw("checker_rlimit_rtime", rlimit_rttime),
+    kw("bfd_rlimit_rttime", rlimit_rttime),
+    kw("bfd_rlimit_rtime", rlimit_rttime),
     kw("max_auto_priority", |c, g, n| {
         g.max_auto_priority = match n.arg(0) {
             None => Some(99),
             Some(t) => c.int(t, -1, 99).and_then(|v| i32::try_from(v).ok()),
         }
     }),
-    kw("min_auto_priority_delay", not_impl),
+    kw("min_auto_priority_delay", |c, g, n| {
+        if let Some(us) = c
+            .int_arg(n, 0, 1, 10_000_000)
+            .and_then(|v| u64::try_from(v).ok())
+        {
+            g.min_auto_priority_delay = Some(Duration::from_micros(us));
+        }
+    }),
     kw("enable_script_security", |_, g, _| {
         g.enable_script_security = true
     }),
@@ -633,5 +707,52 @@ mod tests {
         );
         // Only the "not implemented" note, which does not change the exit code.
         assert_eq!(crate::exit_code(&l.diagnostics), 0, "{:?}", l.diagnostics);
+    }
+
+    fn globals(text: &str) -> crate::Loaded {
+        load_str(
+            "t.conf",
+            &format!("global_defs {{\n{text}}}\n"),
+            &LoadOptions::default(),
+            &AssumeAll,
+        )
+    }
+
+    #[test]
+    fn process_tuning_keywords() {
+        let l = globals(
+            " vrrp_rt_priority 130\n checker_rt_priority 0\n vrrp_rlimit_rttime 1\n checker_rlimit_rtime 3000\n bfd_rlimit_rttime x\n vrrp_cpu_affinity 1 0 1\n checker_cpu_affinity 0 2000\n min_auto_priority_delay 1000\n max_auto_priority\n",
+        );
+        let g = &l.config.global;
+        assert_eq!(g.vrrp_process.rt_priority, Some(99));
+        assert_eq!(g.checker_process.rt_priority, Some(1));
+        assert_eq!(g.vrrp_process.rlimit_rttime, Some(2));
+        assert_eq!(g.checker_process.rlimit_rttime, Some(3000));
+        assert_eq!(g.bfd_process.rlimit_rttime, Some(0));
+        assert_eq!(g.vrrp_process.cpu_affinity, vec![0, 1]);
+        assert!(g.checker_process.cpu_affinity.is_empty());
+        assert_eq!(g.min_auto_priority_delay, Some(Duration::from_millis(1)));
+        assert_eq!(g.max_auto_priority, Some(99));
+        let text: Vec<&str> = l.diagnostics.iter().map(|d| d.message.as_str()).collect();
+        assert!(text.contains(
+            &"vrrp process real-time priority 130 greater than maximum 99 - setting to maximum"
+        ));
+        assert!(text.contains(
+            &"Keyword 'checker_rlimit_rtime' is deprecated - please use 'checker_rlimit_rttime'"
+        ));
+        assert!(
+            !text.iter().any(|t| t.contains("not implemented")),
+            "{text:?}"
+        );
+        assert!(g.not_implemented.is_empty());
+    }
+
+    #[test]
+    fn untuned_defaults() {
+        let g = globals(" router_id x\n").config.global;
+        assert_eq!(g.vrrp_process, Default::default());
+        assert_eq!(g.vrrp_process.rlimit_rttime, None);
+        assert_eq!(g.min_auto_priority_delay, None);
+        assert_eq!(g.max_auto_priority, None);
     }
 }
