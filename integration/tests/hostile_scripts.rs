@@ -178,7 +178,7 @@ fn ten_thousand_hostile_script_runs_leak_nothing() {
     }
     let mut hang_max = 0;
     let mut zombie_seen = 0usize;
-    let limit = Duration::from_secs(45);
+    let limit = Duration::from_secs(60);
     while size(&runs) < WANTED_RUNS && started.elapsed() < limit {
         std::thread::sleep(Duration::from_millis(500));
         let procs = processes_in_ns(n1.ns()).unwrap();
