@@ -197,6 +197,11 @@ impl ResponseReader {
             }
             return Ok(false);
         };
+        // Also when the whole over-long header came in one read: the verdict must not depend
+        // on how the answer was split.
+        if end > MAX_HEADER_LEN {
+            return Err(HttpError::HeaderTooLong);
+        }
         let head = std::mem::take(&mut self.head);
         let (header, rest) = head.split_at(end);
         self.parse_header(header);
@@ -237,27 +242,32 @@ impl ResponseReader {
     }
 
     fn body(&mut self, data: &[u8]) {
-        let take = match self.content_length {
+        let mut take = match self.content_length {
             Some(cl) => {
                 let left = cl.saturating_sub(self.body_len);
                 usize::try_from(left).map_or(data.len(), |l| l.min(data.len()))
             }
             None => data.len(),
         };
+        if let Some(mut c) = self.chunk {
+            // Nothing after the last chunk is hashed: the checker stops reading there, so
+            // hashing what happened to share its read would make the digest depend on the split.
+            let mut used = data.len();
+            for (i, &b) in data.iter().enumerate() {
+                if c == Chunk::Done {
+                    used = i;
+                    break;
+                }
+                c = c.step(b);
+            }
+            self.chunk = Some(c);
+            take = take.min(used);
+        }
         if let Some(hashed) = data.get(..take) {
             self.md5.update(hashed);
         }
         // Bytes past Content-Length are counted (keepalived logs the mismatch) but not hashed.
         self.body_len = self.body_len.saturating_add(data.len() as u64);
-        if let Some(mut c) = self.chunk {
-            for &b in data {
-                c = c.step(b);
-                if c == Chunk::Done {
-                    break;
-                }
-            }
-            self.chunk = Some(c);
-        }
     }
 
     fn complete(&self) -> bool {
@@ -283,16 +293,16 @@ impl ResponseReader {
     }
 }
 
+/// The end of the header: the first blank line, `\r\n\r\n` or `\n\n`, whichever comes first
+/// (preferring a later `\r\n\r\n` would make the result depend on how the answer was split).
 fn find_header_end(buf: &[u8], from: usize) -> Option<usize> {
     let tail = buf.get(from..)?;
-    tail.windows(4)
+    let crlf = tail
+        .windows(4)
         .position(|w| w == b"\r\n\r\n")
-        .map(|p| from + p + 4)
-        .or_else(|| {
-            tail.windows(2)
-                .position(|w| w == b"\n\n")
-                .map(|p| from + p + 2)
-        })
+        .map(|p| p + 4);
+    let lf = tail.windows(2).position(|w| w == b"\n\n").map(|p| p + 2);
+    [crlf, lf].into_iter().flatten().min().map(|end| from + end)
 }
 
 /// keepalived's `extract_status_code`: the 3 digits after the first space of the first line.

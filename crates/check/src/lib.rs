@@ -3,6 +3,8 @@
 
 pub mod dns;
 pub mod filecheck;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod http;
 pub mod icmp;
 pub mod ipvs;

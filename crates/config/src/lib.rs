@@ -12,6 +12,8 @@
 //! ```
 
 pub mod diag;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod host;
 pub mod lexer;
 pub mod model;

@@ -19,6 +19,8 @@
 pub mod codec;
 pub mod decoder;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod handshake;
 pub mod message;
 

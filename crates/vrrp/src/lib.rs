@@ -5,6 +5,8 @@
 
 pub mod advert;
 pub mod codec;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod instance;
 pub mod sync_group;
 pub mod timer;
