@@ -22,6 +22,7 @@ pub mod pidfiles;
 pub mod reload;
 pub mod signals;
 pub mod stand_in;
+pub mod tuning;
 
 use keepalived_config::Host;
 use logging::LogSettings;

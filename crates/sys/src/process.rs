@@ -165,6 +165,7 @@ fn reset_child_state(parent: Pid) -> std::io::Result<()> {
             libc::CLOSE_RANGE_CLOEXEC,
         );
     }
+    crate::sched::restore_for_exec();
     nix::sys::prctl::set_pdeathsig(Signal::SIGTERM)?;
     if nix::unistd::getppid() != parent {
         // The parent died before the death signal was armed: do not run orphaned.

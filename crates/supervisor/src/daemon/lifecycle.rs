@@ -199,12 +199,14 @@ impl Supervisor<'_> {
         for fd in self.inherited_fds() {
             os::close_inherited(fd);
         }
+        let tuning = crate::tuning::settings_for(kind, &self.config.global);
         // The descriptors are closed; their owners must not close them (or remove pid files).
         std::mem::forget(self);
         if let Err(e) = os::unblock_all_signals() {
             warn!("cannot reset the signal mask: {e}");
         }
         logging::set_ident(kind.ident());
+        crate::tuning::apply(&tuning);
         let code = match entry {
             Some(mut main) => main(ipc),
             None => return ExitCode::from(exit::FATAL),

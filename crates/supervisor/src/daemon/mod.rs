@@ -150,6 +150,7 @@ pub fn run(mut opts: SupervisorOptions, host: &dyn Host, entries: ChildEntries) 
         return stopped(exit::CONFIG, detail);
     }
     let config = Box::new(loaded.config);
+    crate::tuning::startup_notice(&config.global);
     if config.net_namespace.is_some() {
         warn!(
             "net_namespace is not supported by keepalived-rs yet: running in the current namespace"
