@@ -113,7 +113,7 @@ impl Files {
             .map(|l| {
                 let (script, what) = l.split_once(' ').unwrap_or((l, ""));
                 let name = Path::new(script)
-                    .file_name()
+                    .file_stem()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
                 format!("{name} {what}")
