@@ -617,7 +617,15 @@ impl Daemon {
     /// Reads and handles whatever the parent sent.
     pub fn on_ipc(&mut self) {
         let Some(ipc) = self.ipc.as_mut() else { return };
-        let msgs = match ipc.read() {
+        let mut stages = crate::stages::Stages::start();
+        let bytes_before = ipc.decoder.stats().bytes_in;
+        let read = ipc.read();
+        stages.lap("IPC read+decode");
+        let bytes = ipc.decoder.stats().bytes_in.saturating_sub(bytes_before);
+        if bytes > 64 * 1024 {
+            log::debug!("{bytes} bytes from the parent: {}", stages.summary());
+        }
+        let msgs = match read {
             Ok(m) => m,
             Err(()) => {
                 log::info!("parent closed the IPC channel: stopping");
@@ -644,9 +652,12 @@ impl Daemon {
             }
             ToChild::Resume { last_states } => self.start(Some(&last_states)),
             ToChild::Reload { config } => {
-                let warnings = self.reload(&config);
+                let mut stages = crate::stages::Stages::start();
+                let warnings = self.reload_timed(&config, &mut stages);
                 self.config = *config;
                 self.send(&ToParent::ReloadDone { warnings });
+                stages.lap("reply");
+                log::debug!("reload stages (ms): {}", stages.summary());
             }
             ToChild::Dump { id, format } => {
                 let text = self.dump_text(format);
@@ -724,11 +735,16 @@ impl Daemon {
     /// gave up. Only differences touch the kernel: VIPs through the core's actions,
     /// virtual routes and rules of a kept MASTER here.
     pub fn reload(&mut self, config: &Config) -> Vec<String> {
+        self.reload_timed(config, &mut crate::stages::Stages::start())
+    }
+
+    fn reload_timed(&mut self, config: &Config, stages: &mut crate::stages::Stages) -> Vec<String> {
         log::info!("Reloading");
         let snapshot = match Snapshot::take(&mut self.sys.rtnl) {
             Ok(s) => s,
             Err(e) => return vec![format!("netlink dump: {e}")],
         };
+        stages.lap("netlink dump");
         let plan = params::plan(
             config,
             &snapshot,
@@ -736,6 +752,7 @@ impl Daemon {
                 scripts_supported: self.opts.scripts_supported,
             },
         );
+        stages.lap("plan");
         for w in &plan.warnings {
             log::warn!("{w}");
         }
@@ -761,9 +778,11 @@ impl Daemon {
                 }
             }
         }
+        stages.lap("match+merge");
         for e in self.sys.sockets.sync(self.poll.registry(), &merged) {
             log::error!("{e}");
         }
+        stages.lap("sockets");
         let now = self.now();
         let old_plan = std::mem::replace(&mut self.plan, merged);
         match self
@@ -771,6 +790,7 @@ impl Daemon {
             .reload(now, plan.instances.clone(), plan.groups.clone())
         {
             Ok(outcome) => {
+                stages.lap("core reload");
                 self.timers.refresh_all(&self.router);
                 self.exec.resize(plan.shells.len());
                 for (name, actions) in &outcome.removed {
@@ -781,11 +801,13 @@ impl Daemon {
                     }
                 }
                 self.exec.run(&mut self.sys, &self.plan, &outcome.actions);
+                stages.lap("actions");
                 self.alerts.reload(config, self.poll.registry());
                 let now = Instant::now();
                 let (registry, actions) = (self.poll.registry(), &outcome.actions);
                 (self.alerts).observe(registry, now, &self.plan, &self.router, actions);
                 self.reload_routes_and_rules(&old_plan, &plan, &matches);
+                stages.lap("alerts+routes");
                 self.plan = plan;
                 self.sys.set_fifo(self.plan.fifo.clone());
                 for e in self.sys.sockets.sync(self.poll.registry(), &self.plan) {
@@ -905,12 +927,15 @@ impl Daemon {
                 break;
             }
             let timeout = self.timeout();
+            let due = Instant::now() + timeout;
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() != ErrorKind::Interrupted {
                     log::error!("poll: {e}");
                     break;
                 }
             }
+            // keepalived's starvation watch: log a late wake-up, raise to SCHED_RR if allowed.
+            keepalived_sys::sched::note_lateness(Instant::now().saturating_duration_since(due));
             for ev in events.iter() {
                 match ev.token() {
                     IPC => self.on_ipc(),

@@ -22,8 +22,10 @@ impl Supervisor<'_> {
             return;
         }
         info!("Reloading ...");
+        let mut stages = crate::stages::Stages::start();
         self.notifier.reloading();
         let loaded = load_config(&self.opts, self.host);
+        stages.lap("parse");
         log_diagnostics(&loaded);
         // A reload is stricter than a start: any error keeps the running configuration, except
         // the script-security finding, which keepalived reports but runs with.
@@ -42,6 +44,7 @@ impl Supervisor<'_> {
             self.reload_refused();
             return;
         }
+        stages.lap("checks");
         *self.config = loaded.config;
         // Instances gone from the configuration must not be resumed by a later respawn.
         let names: std::collections::HashSet<&str> = self
@@ -87,9 +90,12 @@ impl Supervisor<'_> {
             }
             match slot.channel.as_mut() {
                 Some(ch) if slot.pid.is_some() => {
-                    ch.send(&ToChild::Reload {
+                    let msg = ToChild::Reload {
                         config: self.config.clone(),
-                    });
+                    };
+                    stages.lap("clone");
+                    ch.send(&msg);
+                    stages.lap("encode+send");
                     sent.push(idx);
                 }
                 _ => {
@@ -99,6 +105,7 @@ impl Supervisor<'_> {
                 }
             }
         }
+        log::debug!("reload stages (ms): {}", stages.summary());
         if self.reloads.started(sent) {
             self.reload_complete();
         }
