@@ -1,9 +1,11 @@
 //! Benchmark (not a test): parse + validate a generated config with 10,000 vrrp_instances and
 //! 1,000 virtual_servers.
 //!
-//! `cargo run --release -p keepalived-config --example parse_bench [-- --write FILE]`
-//! prints the best and median of several runs; with `--write FILE` it also writes the generated
-//! config, so `integration/bench/config-parse.sh` can time `keepalived -t` on the same file.
+//! `cargo run --release -p keepalived-config --example parse_bench [-- --write FILE]
+//! [--instances N] [--runs N]` prints the best and median of several runs (7 by default); with
+//! `--write FILE` it also writes the generated config, so `integration/bench/config-parse.sh`
+//! can time `keepalived -t` on the same file. `--instances N` generates N vrrp_instances and
+//! N/10 virtual_servers (default 10,000); `--runs 1` suits callgrind.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use keepalived_config::host::AssumeAll;
@@ -52,15 +54,24 @@ fn generate(instances: usize, virtual_servers: usize) -> String {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let text = generate(10_000, 1_000);
-    if let Some(pos) = args.iter().position(|a| a == "--write") {
-        let path = args.get(pos + 1).expect("--write FILE");
+    let arg = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .map(|pos| args.get(pos + 1).expect("a value after the option"))
+    };
+    let number =
+        |name: &str, default: usize| arg(name).map_or(default, |v| v.parse().expect("a number"));
+    let instances = number("--instances", 10_000);
+    let runs = number("--runs", 7).max(1);
+    let virtual_servers = instances / 10;
+    let text = generate(instances, virtual_servers);
+    if let Some(path) = arg("--write") {
         std::fs::write(path, &text).expect("write config");
     }
     let opts = LoadOptions::default();
     let mut times: Vec<Duration> = Vec::new();
     let mut errors = 0;
-    for _ in 0..7 {
+    for _ in 0..runs {
         let t = Instant::now();
         let loaded = load_str("bench.conf", &text, &opts, &AssumeAll);
         times.push(t.elapsed());
@@ -73,8 +84,8 @@ fn main() {
     }
     times.sort();
     println!(
-        "parse+validate 10,000 vrrp_instances + 1,000 virtual_servers ({} lines, {:.1} MB): \
-         best {:.1} ms, median {:.1} ms, {errors} errors",
+        "parse+validate {instances} vrrp_instances + {virtual_servers} virtual_servers \
+         ({} lines, {:.1} MB): best {:.1} ms, median {:.1} ms, {errors} errors",
         text.lines().count(),
         text.len() as f64 / 1e6,
         times[0].as_secs_f64() * 1e3,

@@ -10,17 +10,40 @@ use crate::source::{FileId, Loc};
 ///
 /// All the text of one logical line comes from one file line (substitutions are located at
 /// their `$` use, which is on that line), so only the column is stored per byte.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) struct LineBuf {
     /// The text (usually UTF-8; edits only ever happen at ASCII bytes).
     pub text: Vec<u8>,
-    /// `cols[i]` is the column `text[i]` came from; always as long as `text`.
-    cols: Vec<u32>,
+    /// The column each byte of `text` came from.
+    cols: Cols,
     file: FileId,
     line: u32,
     /// Column of the line as a whole (used when it is empty).
     origin_col: u32,
 }
+
+/// Columns of a line's bytes. Nearly every line is ASCII text read straight from a file,
+/// whose columns just count up: those need no per-byte vector (one allocation and one pass
+/// less per line, which is most of the cost of reading a large config).
+#[derive(Debug, Clone)]
+enum Cols {
+    /// Byte `i` came from column `base + i`.
+    Counting(u32),
+    /// `cols[i]` is the column `text[i]` came from; always as long as `text`.
+    Each(Vec<u32>),
+}
+
+impl PartialEq for LineBuf {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+            && self.file == other.file
+            && self.line == other.line
+            && self.origin_col == other.origin_col
+            && (0..self.text.len()).all(|i| self.col_at(i) == other.col_at(i))
+    }
+}
+
+impl Eq for LineBuf {}
 
 /// keepalived's `isblank()`: the blanks it trims and skips between words of directives.
 pub(crate) fn is_blank(b: u8) -> bool {
@@ -36,7 +59,7 @@ impl Default for LineBuf {
     fn default() -> Self {
         Self {
             text: Vec::new(),
-            cols: Vec::new(),
+            cols: Cols::Counting(1),
             file: FileId(0),
             line: 0,
             origin_col: 0,
@@ -47,15 +70,21 @@ impl Default for LineBuf {
 impl LineBuf {
     /// A physical line of `file`: columns count characters, starting at 1.
     pub fn physical(file: FileId, line: u32, text: &[u8]) -> Self {
-        let mut cols = Vec::with_capacity(text.len());
-        let mut col = 0u32;
-        for &b in text {
-            // A UTF-8 continuation byte belongs to the character before it.
-            if b & 0xC0 != 0x80 || col == 0 {
-                col = col.saturating_add(1);
+        // A UTF-8 continuation byte belongs to the character before it.
+        let continuation = |b: &u8| b & 0xC0 == 0x80;
+        let cols = if text.iter().any(continuation) {
+            let mut cols = Vec::with_capacity(text.len());
+            let mut col = 0u32;
+            for b in text {
+                if !continuation(b) || col == 0 {
+                    col = col.saturating_add(1);
+                }
+                cols.push(col);
             }
-            cols.push(col);
-        }
+            Cols::Each(cols)
+        } else {
+            Cols::Counting(1)
+        };
         Self {
             text: text.to_vec(),
             cols,
@@ -69,11 +98,24 @@ impl LineBuf {
     pub fn uniform(text: &[u8], loc: Loc) -> Self {
         Self {
             text: text.to_vec(),
-            cols: vec![loc.col; text.len()],
+            cols: Cols::Each(vec![loc.col; text.len()]),
             file: loc.file,
             line: loc.line,
             origin_col: loc.col,
         }
+    }
+
+    /// Edits the per-byte columns (made explicit first: the edit breaks the counting).
+    fn edit_cols(&mut self, edit: impl FnOnce(&mut Vec<u32>)) {
+        let mut cols = match std::mem::replace(&mut self.cols, Cols::Counting(1)) {
+            Cols::Each(cols) => cols,
+            Cols::Counting(base) => {
+                let len = u32::try_from(self.text.len()).unwrap_or(u32::MAX);
+                (0..len).map(|i| base.saturating_add(i)).collect()
+            }
+        };
+        edit(&mut cols);
+        self.cols = Cols::Each(cols);
     }
 
     pub fn len(&self) -> usize {
@@ -86,7 +128,9 @@ impl LineBuf {
 
     pub fn clear(&mut self) {
         self.text.clear();
-        self.cols.clear();
+        if let Cols::Each(cols) = &mut self.cols {
+            cols.clear();
+        }
     }
 
     /// The first byte, if any.
@@ -95,11 +139,20 @@ impl LineBuf {
     }
 
     fn col_at(&self, i: usize) -> u32 {
-        self.cols
-            .get(i)
-            .or_else(|| self.cols.last())
-            .copied()
-            .unwrap_or(self.origin_col)
+        match &self.cols {
+            Cols::Each(cols) => cols
+                .get(i)
+                .or_else(|| cols.last())
+                .copied()
+                .unwrap_or(self.origin_col),
+            Cols::Counting(base) => match self.text.len() {
+                0 => self.origin_col,
+                len => {
+                    let i = u32::try_from(i.min(len - 1)).unwrap_or(u32::MAX);
+                    base.saturating_add(i)
+                }
+            },
+        }
     }
 
     /// Where byte `i` came from (the end of the line past the end).
@@ -115,14 +168,18 @@ impl LineBuf {
 
     pub fn remove(&mut self, i: usize) {
         if i < self.text.len() {
+            self.edit_cols(|cols| {
+                cols.remove(i);
+            });
             self.text.remove(i);
-            self.cols.remove(i);
         }
     }
 
     pub fn truncate(&mut self, n: usize) {
         self.text.truncate(n);
-        self.cols.truncate(n);
+        if let Cols::Each(cols) = &mut self.cols {
+            cols.truncate(n);
+        }
     }
 
     /// Drops the first `n` bytes.
@@ -131,32 +188,46 @@ impl LineBuf {
         if n > 0 {
             self.origin_col = self.col_at(n.min(self.text.len().saturating_sub(1)));
             self.text.drain(..n);
-            self.cols.drain(..n);
+            match &mut self.cols {
+                Cols::Each(cols) => {
+                    cols.drain(..n);
+                }
+                Cols::Counting(base) => {
+                    *base = base.saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
+                }
+            }
         }
     }
 
     /// Appends a byte; `loc` must be on this line (only its column is kept).
     pub fn push(&mut self, b: u8, loc: Loc) {
+        self.edit_cols(|cols| cols.push(loc.col));
         self.text.push(b);
-        self.cols.push(loc.col);
     }
 
     /// Replaces `start..end` with `with`, all located at `loc` (a place on this line).
     pub fn splice(&mut self, start: usize, end: usize, with: &[u8], loc: Loc) {
         let end = end.min(self.text.len());
         let start = start.min(end);
+        self.edit_cols(|cols| {
+            cols.splice(start..end, std::iter::repeat_n(loc.col, with.len()));
+        });
         self.text.splice(start..end, with.iter().copied());
-        self.cols
-            .splice(start..end, std::iter::repeat_n(loc.col, with.len()));
     }
 
     /// The bytes from `at` on, as a new line (this one keeps `..at`).
     pub fn split_off(&mut self, at: usize) -> LineBuf {
         let at = at.min(self.text.len());
         let origin_col = self.col_at(at);
+        let cols = match &mut self.cols {
+            Cols::Each(cols) => Cols::Each(cols.split_off(at)),
+            Cols::Counting(base) => {
+                Cols::Counting(base.saturating_add(u32::try_from(at).unwrap_or(u32::MAX)))
+            }
+        };
         LineBuf {
             text: self.text.split_off(at),
-            cols: self.cols.split_off(at),
+            cols,
             file: self.file,
             line: self.line,
             origin_col,
@@ -207,7 +278,7 @@ mod tests {
         let at = Loc::new(FileId(0), 1, 3);
         l.splice(2, 4, b"long", at);
         assert_eq!(l.text, b"x long y");
-        assert_eq!(l.cols.len(), l.text.len());
+        assert!(matches!(&l.cols, Cols::Each(c) if c.len() == l.text.len()));
         assert_eq!(l.loc_at(5).col, 3);
         assert_eq!(l.loc_at(7).col, 6);
         let tail = l.split_off(7);

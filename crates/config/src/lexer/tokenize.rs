@@ -88,9 +88,20 @@ fn owned(b: &[u8]) -> String {
     }
 }
 
+/// Bytes `start..end` of the line as a `String`. `text` is the whole line, if it is valid
+/// UTF-8 (checked once per line, not once per word); word boundaries are ASCII bytes, so a
+/// slice of valid text is valid too.
+fn word(line: &[u8], text: Option<&str>, start: usize, end: usize) -> String {
+    match text.and_then(|t| t.get(start..end)) {
+        Some(w) => w.to_owned(),
+        None => owned(line.get(start..end).unwrap_or(&[])),
+    }
+}
+
 /// Splits into words and builds the [`Line`] (`None` if there are no words).
 pub(crate) fn to_line(split: &Split, diags: &mut Vec<Diagnostic>) -> Option<Line> {
     let t = &split.line.text;
+    let text = std::str::from_utf8(t).ok();
     let mut tokens = Vec::with_capacity(4);
     let mut i = 0;
     loop {
@@ -115,9 +126,8 @@ pub(crate) fn to_line(split: &Split, diags: &mut Vec<Diagnostic>) -> Option<Line
                 );
                 break;
             };
-            let text = owned(&t[i + 1..i + 1 + len]);
             tokens.push(Token {
-                text,
+                text: word(t, text, i + 1, i + 1 + len),
                 loc,
                 quoted: true,
             });
@@ -128,7 +138,7 @@ pub(crate) fn to_line(split: &Split, diags: &mut Vec<Diagnostic>) -> Option<Line
                 i += 1;
             }
             tokens.push(Token {
-                text: owned(&t[s..i]),
+                text: word(t, text, s, i),
                 loc,
                 quoted: false,
             });
@@ -147,7 +157,10 @@ pub(crate) fn to_line(split: &Split, diags: &mut Vec<Diagnostic>) -> Option<Line
     let raw = if split.line.is_empty() && split.open.is_some() {
         "{".to_string()
     } else {
-        owned(&split.line.text)
+        match text {
+            Some(text) => text.to_owned(),
+            None => owned(t),
+        }
     };
     Some(Line { tokens, raw })
 }
