@@ -240,7 +240,11 @@ pub fn write(out: &mut Lines, input: &DumpInput<'_>) {
         Some(-1) => out.line(" Max auto priority = Disabled"),
         v => out.line(format!(" Max auto priority = {}", v.unwrap_or(0))),
     }
-    out.line(" Min auto priority delay = 1000000 usecs");
+    out.line(format!(
+        " Min auto priority delay = {} usecs",
+        gd.min_auto_priority_delay
+            .map_or(1_000_000, |d| d.as_micros())
+    ));
     for (name, p) in [
         ("VRRP", &gd.vrrp_process),
         ("Checker", &gd.checker_process),
@@ -255,7 +259,14 @@ pub fn write(out: &mut Lines, input: &DumpInput<'_>) {
             " {name} realtime priority = {}",
             p.rt_priority.unwrap_or(0)
         ));
-        out.line(format!(" {name} realtime limit = 10000"));
+        if !p.cpu_affinity.is_empty() {
+            let cpus: Vec<String> = p.cpu_affinity.iter().map(ToString::to_string).collect();
+            out.line(format!(" {name} CPU Affinity = {} ", cpus.join(" ")));
+        }
+        out.line(format!(
+            " {name} realtime limit = {}",
+            p.rlimit_rttime.unwrap_or(10_000)
+        ));
     }
     let snmp = |what: &str| gd.snmp_dbus.iter().any(|k| k == what);
     let on = |b: bool| if b { "enabled" } else { "disabled" };
