@@ -2,7 +2,7 @@
 # from Debian (CI has no stdin, so apt runs non-interactively).
 
 CARGO ?= cargo
-APT_PACKAGES := keepalived iproute2 nftables procps tcpdump
+APT_PACKAGES := keepalived iproute2 nftables procps tcpdump python3 openssl
 # Lowest accept/reject agreement with keepalived -t on the shared corpus that may land (percent).
 CORPUS_MIN_AGREEMENT ?= 99.9
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -41,6 +41,8 @@ integration: build
 	$(CARGO) test --locked -p keepalived-sys -- --include-ignored
 	$(CARGO) test --locked -p keepalived-rs --test daemon -- --include-ignored --test-threads=1
 	$(CARGO) test --locked -p keepalived-vrrpd -- --include-ignored --test-threads=1
+	$(CARGO) test --locked -p keepalived-checker --test vs_more -- --include-ignored
+	$(CARGO) test --locked -p keepalived-supervisor --lib tuning -- --include-ignored --test-threads=1
 	KRS_DAEMON=1 KEEPALIVED_RS_BIN=$(CURDIR)/target/release/keepalived-rs \
 	  $(CARGO) test --locked -p keepalived-integration -- --include-ignored --test-threads=1
 
