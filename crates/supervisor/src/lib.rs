@@ -21,7 +21,6 @@ pub mod os;
 pub mod pidfiles;
 pub mod reload;
 pub mod signals;
-pub mod stages;
 pub mod stand_in;
 pub mod tuning;
 

@@ -8,12 +8,14 @@
 
 pub mod error;
 pub mod ipvs;
+pub mod memory;
 pub mod netlink;
 pub mod packet;
 pub mod pidfile;
 pub mod process;
 pub mod sched;
 pub mod signals;
+pub mod stages;
 pub mod vrrp_socket;
 
 pub use error::{Result, SysError};

@@ -30,7 +30,6 @@ pub mod event_loop;
 pub mod exec;
 pub mod net;
 pub mod params;
-pub mod stages;
 pub mod system;
 
 use event_loop::{Daemon, Ipc};
