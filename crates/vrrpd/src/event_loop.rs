@@ -617,7 +617,7 @@ impl Daemon {
     /// Reads and handles whatever the parent sent.
     pub fn on_ipc(&mut self) {
         let Some(ipc) = self.ipc.as_mut() else { return };
-        let mut stages = crate::stages::Stages::start();
+        let mut stages = keepalived_sys::stages::Stages::start();
         let bytes_before = ipc.decoder.stats().bytes_in;
         let read = ipc.read();
         stages.lap("IPC read+decode");
@@ -652,12 +652,14 @@ impl Daemon {
             }
             ToChild::Resume { last_states } => self.start(Some(&last_states)),
             ToChild::Reload { config } => {
-                let mut stages = crate::stages::Stages::start();
+                let mut stages = keepalived_sys::stages::Stages::start();
                 let warnings = self.reload_timed(&config, &mut stages);
                 self.config = *config;
                 self.send(&ToParent::ReloadDone { warnings });
                 stages.lap("reply");
                 log::debug!("reload stages (ms): {}", stages.summary());
+                // After the reply, so the trim never delays the reload: the old plan is freed.
+                keepalived_sys::memory::release_free_heap();
             }
             ToChild::Dump { id, format } => {
                 let text = self.dump_text(format);
@@ -735,10 +737,14 @@ impl Daemon {
     /// gave up. Only differences touch the kernel: VIPs through the core's actions,
     /// virtual routes and rules of a kept MASTER here.
     pub fn reload(&mut self, config: &Config) -> Vec<String> {
-        self.reload_timed(config, &mut crate::stages::Stages::start())
+        self.reload_timed(config, &mut keepalived_sys::stages::Stages::start())
     }
 
-    fn reload_timed(&mut self, config: &Config, stages: &mut crate::stages::Stages) -> Vec<String> {
+    fn reload_timed(
+        &mut self,
+        config: &Config,
+        stages: &mut keepalived_sys::stages::Stages,
+    ) -> Vec<String> {
         log::info!("Reloading");
         let snapshot = match Snapshot::take(&mut self.sys.rtnl) {
             Ok(s) => s,
@@ -919,6 +925,8 @@ impl Daemon {
 
     /// Runs until a shutdown is asked; then stops every instance and returns.
     pub fn run(&mut self) {
+        // The config decode and start-up temporaries are freed by now.
+        keepalived_sys::memory::release_free_heap();
         let mut events = Events::with_capacity(64);
         while !self.stopping {
             self.fire_timers();

@@ -428,6 +428,8 @@ impl Supervisor<'_> {
         info!("Startup complete");
         self.notifier
             .ready(self.parent_pid.unsigned_abs(), "Startup complete");
+        // The config load's temporaries are freed by now: give their pages back.
+        keepalived_sys::memory::release_free_heap();
     }
 
     /// Writes one child's dump to its file; a failure is logged and changes nothing else.

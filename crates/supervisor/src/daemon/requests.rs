@@ -22,7 +22,7 @@ impl Supervisor<'_> {
             return;
         }
         info!("Reloading ...");
-        let mut stages = crate::stages::Stages::start();
+        let mut stages = keepalived_sys::stages::Stages::start();
         self.notifier.reloading();
         let loaded = load_config(&self.opts, self.host);
         stages.lap("parse");
@@ -106,6 +106,8 @@ impl Supervisor<'_> {
             }
         }
         log::debug!("reload stages (ms): {}", stages.summary());
+        // The old config and the parse's temporaries are freed: give their pages back.
+        keepalived_sys::memory::release_free_heap();
         if self.reloads.started(sent) {
             self.reload_complete();
         }
