@@ -230,7 +230,8 @@ mod tests {
     #[test]
     fn reads_our_own_stat_line() {
         let me = proc_info(i32::try_from(std::process::id()).unwrap()).unwrap();
-        assert_eq!(me.state, 'R');
+        // The test process's main thread waits for the test threads: running or sleeping.
+        assert!(matches!(me.state, 'R' | 'S'), "state {}", me.state);
         assert!(rss_kib(me.pid).unwrap() > 0);
         assert!(fd_count(me.pid).unwrap() >= 3);
     }
