@@ -242,9 +242,11 @@ fn ten_thousand_hostile_script_runs_leak_nothing() {
     assert!(total >= WANTED_RUNS / 2, "only {total} runs in {ran_for:?}");
     assert!(lasting.is_empty(), "zombies stay: {lasting:?}");
     assert_eq!(DaemonPids::of(n1), pids, "a daemon process was replaced");
+    // A leak over 10,000 runs is thousands of fds; a socket opened once on a state change
+    // (the flap script moves the instance through FAULT) is one or two. Allow that much.
     for (p, e) in &early {
         let l = late.get(p).copied().unwrap_or(usize::MAX);
-        assert!(l <= *e, "fd count of {p} grew: {e} -> {l}");
+        assert!(l <= *e + 2, "fd count of {p} grew: {e} -> {l}");
     }
     // Each of the 10 hang scripts holds at most two sleeps at a time (one run at once);
     // killed groups are gone, so the count never builds up across runs.
