@@ -54,8 +54,31 @@ pub(crate) fn read_notify_log(dir: &Path) -> Result<Vec<NotifyLine>> {
         Err(source) => return Err(LabError::File { path, source }),
     };
     let mut lines: Vec<NotifyLine> = text.lines().filter_map(parse_line).collect();
-    lines.sort_by(|a, b| a.time.total_cmp(&b.time));
+    sort_in_fork_order(&mut lines, pid_max());
     Ok(lines)
+}
+
+/// Sorts by pid, i.e. in the order the daemon forked the scripts: the time each script
+/// printed is no order at all on a loaded machine (a script forked first can run its `date`
+/// after one forked later). Pids wrap at `pid_max` (32768 here, and a test run forks
+/// thousands), so they are counted from a little before the earliest-printed line's pid.
+fn sort_in_fork_order(lines: &mut [NotifyLine], pid_max: u32) {
+    let Some(first) = lines.iter().min_by(|a, b| a.time.total_cmp(&b.time)) else {
+        return;
+    };
+    let pid_max = pid_max.max(first.pid + 1);
+    let base = (first.pid + pid_max - FORK_RACE_MARGIN.min(pid_max - 1)) % pid_max;
+    lines.sort_by_key(|l| (l.pid % pid_max + pid_max - base) % pid_max);
+}
+
+/// How many forks a script's printed time may lag behind later ones.
+const FORK_RACE_MARGIN: u32 = 1000;
+
+fn pid_max() -> u32 {
+    std::fs::read_to_string("/proc/sys/kernel/pid_max")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(32768)
 }
 
 fn parse_line(line: &str) -> Option<NotifyLine> {
@@ -74,6 +97,28 @@ fn parse_line(line: &str) -> Option<NotifyLine> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn line(time: f64, pid: u32) -> NotifyLine {
+        NotifyLine {
+            time,
+            pid,
+            script: "notify".into(),
+            args: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn fork_order_wins_over_printed_time_and_survives_pid_wrap() {
+        let mut lines = vec![
+            line(5.0, 32760),
+            line(6.2, 3),
+            line(6.1, 32767),
+            line(6.0, 32765),
+        ];
+        sort_in_fork_order(&mut lines, 32768);
+        let pids: Vec<u32> = lines.iter().map(|l| l.pid).collect();
+        assert_eq!(pids, [32760, 32765, 32767, 3]);
+    }
 
     #[test]
     fn parses_a_generic_line() {
