@@ -22,6 +22,8 @@ logdir=$(mktemp -d /tmp/krsb-all.XXXXXX)
 trap 'rm -rf "$logdir"' EXIT
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
+# The tree may change while the scripts run (tcp-check.sh builds from it): name the commit now.
+commit="commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet HEAD 2>/dev/null || echo ' (+ uncommitted changes)')"
 load_before=$(load); started=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
 for s in $scripts; do
   f=$here/$s.sh
@@ -95,8 +97,8 @@ field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
   echo "- date: $started (finished $(date -u '+%H:%M:%S UTC'))"
   echo "- kernel: $(uname -r); machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.1f GB", $2 / 1048576}' /proc/meminfo)"
   echo "- load average (1/5/15 min): before $load_before, after $load_after"
-  echo "- keepalived: $("$ka" --version 2>&1 | head -n 1 || echo "not installed")"
-  echo "- keepalived-rs: $rs, commit $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet HEAD 2>/dev/null || echo ' (+ uncommitted changes)')"
+  echo "- keepalived: $(if [ -x "$ka" ]; then { "$ka" --version 2>&1 || true; } | head -n 1; else echo "not installed"; fi)"
+  echo "- keepalived-rs: $rs, $commit"
   echo "- settings: N=${N:-5} HOLD=${HOLD:-600} CPU_SECS=${CPU_SECS:-60} RELOADS=${RELOADS:-3}"
   echo
   echo "| measure | keepalived | keepalived-rs | ratio (rs / ka) | goal | met? |"
