@@ -3,8 +3,9 @@
 //! Every diagnostic carries the class keepalived would give it, so `--config-test` can exit
 //! with keepalived's code (0, 4, 5 or 6) while printing compiler-style messages.
 
-use crate::source::{Loc, SourceMap};
+use crate::source::{FileId, Loc, SourceMap};
 use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 /// How serious a diagnostic is for the operator.
@@ -160,6 +161,103 @@ impl Diagnostic {
     }
 }
 
+/// Keeps a broken configuration from producing millions of diagnostics: a `~SEQ` over a typo,
+/// or a file of a million bad lines, would otherwise print them all.
+///
+/// At most [`DiagnosticLimit::PER_LINE`] diagnostics are kept per configuration line (lines a
+/// generator or a definition produced are located at the line that produced them), and at most
+/// [`DiagnosticLimit::TOTAL`] in all. Each group of diagnostics left out becomes one
+/// "... and N more" diagnostic, one per class so that the exit code and [`cannot_run`] stay
+/// what they would have been.
+#[derive(Debug, Default)]
+pub struct DiagnosticLimit {
+    per_line: HashMap<(FileId, u32), u32>,
+    kept: usize,
+    left_out: BTreeMap<(Option<(FileId, u32)>, ConfigClass), LeftOut>,
+}
+
+/// Diagnostics of one class left out at one line (or anywhere, past the total).
+#[derive(Debug)]
+struct LeftOut {
+    count: u64,
+    severity: Severity,
+    loc: Option<Loc>,
+}
+
+impl DiagnosticLimit {
+    /// Diagnostics kept per configuration line.
+    pub const PER_LINE: u32 = 100;
+    /// Diagnostics kept in all.
+    pub const TOTAL: usize = 20_000;
+
+    /// A limit with nothing counted yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Whether `d` is within the limits (then it is counted); if not, it is counted as left out.
+    pub fn admit(&mut self, d: &Diagnostic) -> bool {
+        let line = d.loc.map(|l| (l.file, l.line));
+        let key = if self.kept >= Self::TOTAL {
+            None
+        } else if let Some(line) = line {
+            let seen = self.per_line.entry(line).or_insert(0);
+            if *seen < Self::PER_LINE {
+                *seen += 1;
+                self.kept += 1;
+                return true;
+            }
+            Some(line)
+        } else {
+            self.kept += 1;
+            return true;
+        };
+        let left = self.left_out.entry((key, d.class)).or_insert(LeftOut {
+            count: 0,
+            severity: d.severity,
+            loc: key.and(d.loc),
+        });
+        left.count += 1;
+        left.severity = left.severity.max(d.severity);
+        false
+    }
+
+    /// One diagnostic per group left out, saying how many there were.
+    pub fn summaries(&self) -> Vec<Diagnostic> {
+        self.left_out
+            .iter()
+            .map(|((line, class), left)| {
+                let noun = if left.count == 1 {
+                    "diagnostic"
+                } else {
+                    "diagnostics"
+                };
+                let (message, hint) = match line {
+                    Some(_) => (
+                        format!("... and {} more {noun} at this line", left.count),
+                        format!(
+                            "only the first {} at one line are shown; a ~SEQ/~LST or a definition probably repeats the same mistake",
+                            Self::PER_LINE
+                        ),
+                    ),
+                    None => (
+                        format!("... and {} more {noun}", left.count),
+                        format!("only the first {} are shown", Self::TOTAL),
+                    ),
+                };
+                Diagnostic {
+                    severity: left.severity,
+                    class: *class,
+                    loc: left.loc,
+                    len: 1,
+                    message,
+                    hint: Some(hint),
+                }
+            })
+            .collect()
+    }
+}
+
 /// The `--config-test` exit code for a set of diagnostics (keepalived keeps the highest class).
 pub fn exit_code(diags: &[Diagnostic]) -> i32 {
     diags
@@ -220,6 +318,56 @@ mod tests {
         ];
         assert!(cannot_run(&stops));
         assert_eq!(exit_code(&stops), 5);
+    }
+
+    #[test]
+    fn repeats_are_limited_per_line_and_in_all() {
+        let at = |line| Some(Loc::new(FileId(0), line, 1));
+        let mut limit = DiagnosticLimit::new();
+        let mut kept = 0;
+        for i in 0..250 {
+            let d = if i == 200 {
+                Diagnostic::error(at(7), "no such interface").with_class(ConfigClass::BadInterface)
+            } else {
+                Diagnostic::warning(at(7), "unknown keyword 'x'")
+            };
+            kept += usize::from(limit.admit(&d));
+        }
+        assert_eq!(kept, DiagnosticLimit::PER_LINE as usize);
+        assert!(limit.admit(&Diagnostic::warning(at(8), "other line")));
+        assert!(limit.admit(&Diagnostic::note(None, "no line")));
+        let summaries = limit.summaries();
+        let texts: Vec<_> = summaries
+            .iter()
+            .map(|d| (d.message.as_str(), d.class, d.loc.map(|l| l.line)))
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                (
+                    "... and 1 more diagnostic at this line",
+                    ConfigClass::BadInterface,
+                    Some(7)
+                ),
+                (
+                    "... and 149 more diagnostics at this line",
+                    ConfigClass::General,
+                    Some(7)
+                ),
+            ]
+        );
+        // What the kept and the left-out diagnostics decide stays decided.
+        assert!(cannot_run(&summaries));
+
+        let mut limit = DiagnosticLimit::new();
+        let kept = (0..DiagnosticLimit::TOTAL as u32 + 5)
+            .filter(|i| limit.admit(&Diagnostic::warning(at(*i + 1), "x")))
+            .count();
+        assert_eq!(kept, DiagnosticLimit::TOTAL);
+        let summaries = limit.summaries();
+        assert_eq!(summaries.len(), 1);
+        assert_eq!(summaries[0].message, "... and 5 more diagnostics");
+        assert_eq!(summaries[0].loc, None);
     }
 
     #[test]

@@ -23,14 +23,15 @@ pub fn lex(data: &[u8]) {
     };
     let mut sources = SourceMap::new();
     let mut diags = Vec::new();
-    let lines = lex_str(
+    let lexed = lex_str(
         Path::new("/nonexistent/fuzz.conf"),
         text,
         &opts,
         &mut sources,
         &mut diags,
     );
-    for line in &lines {
+    let tokens = lexed.tokens();
+    for line in &lexed.lines(&tokens) {
         assert!(
             !line.tokens.is_empty(),
             "an empty line came out of the lexer"

@@ -21,7 +21,7 @@ pub mod parse;
 pub mod source;
 pub mod validate;
 
-pub use diag::{cannot_run, exit_code, ConfigClass, Diagnostic, Severity};
+pub use diag::{cannot_run, exit_code, ConfigClass, Diagnostic, DiagnosticLimit, Severity};
 pub use host::{AssumeAll, FileMeta, Host};
 pub use model::Config;
 pub use source::{FileId, Loc, SourceMap};
@@ -42,7 +42,8 @@ pub struct LoadOptions {
 pub struct Loaded {
     /// The configuration, with keepalived's defaults and corrections applied.
     pub config: Config,
-    /// Every problem found, in order; [`exit_code`] gives keepalived's `-t` exit code.
+    /// Every problem found, in order; [`exit_code`] gives keepalived's `-t` exit code. Repeats
+    /// beyond [`DiagnosticLimit`] are summed up at the end.
     pub diagnostics: Vec<Diagnostic>,
     /// The files read.
     pub sources: SourceMap,
@@ -52,27 +53,31 @@ pub struct Loaded {
 pub fn load(path: &Path, opts: &LoadOptions, host: &dyn Host) -> Loaded {
     let mut sources = SourceMap::new();
     let mut diagnostics = Vec::new();
-    let lines = lexer::read_config(
+    let mut limit = DiagnosticLimit::new();
+    let lexed = lexer::read_config_limited(
         path,
         &preprocess_options(opts),
         &mut sources,
         &mut diagnostics,
+        &mut limit,
     );
-    finish(lines, sources, diagnostics, host, Path::new("."))
+    finish(lexed, sources, diagnostics, limit, host, Path::new("."))
 }
 
 /// Parses and validates configuration text named `name` (for tests and fuzzing).
 pub fn load_str(name: &str, text: &str, opts: &LoadOptions, host: &dyn Host) -> Loaded {
     let mut sources = SourceMap::new();
     let mut diagnostics = Vec::new();
-    let lines = lexer::lex_str(
+    let mut limit = DiagnosticLimit::new();
+    let lexed = lexer::lex_str_limited(
         Path::new(name),
         text.to_string(),
         &preprocess_options(opts),
         &mut sources,
         &mut diagnostics,
+        &mut limit,
     );
-    finish(lines, sources, diagnostics, host, Path::new("."))
+    finish(lexed, sources, diagnostics, limit, host, Path::new("."))
 }
 
 // The lexer may grow options of its own: keep its defaults for them.
@@ -85,16 +90,26 @@ fn preprocess_options(opts: &LoadOptions) -> lexer::PreprocessOptions {
 }
 
 fn finish(
-    lines: Vec<lexer::Line>,
+    lexed: lexer::Lexed,
     sources: SourceMap,
     mut diagnostics: Vec<Diagnostic>,
+    limit: DiagnosticLimit,
     host: &dyn Host,
     base: &Path,
 ) -> Loaded {
     let mut ctx = parse::framework::Ctx::new();
-    let mut config = parse::parse(lines, &mut ctx);
+    ctx.limit = limit;
+    let tokens = lexed.tokens();
+    let mut config = parse::parse(lexed.lines(&tokens), &mut ctx);
     diagnostics.append(&mut ctx.diags);
+    let mut limit = ctx.limit;
+    let checked = diagnostics.len();
     validate::validate_in(&mut config, host, base, &mut diagnostics);
+    if diagnostics.len() > checked {
+        let found = diagnostics.split_off(checked);
+        diagnostics.extend(found.into_iter().filter(|d| limit.admit(d)));
+    }
+    diagnostics.extend(limit.summaries());
     Loaded {
         config,
         diagnostics,

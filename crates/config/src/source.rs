@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 /// Index of a file in a [`SourceMap`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -32,6 +33,33 @@ pub struct SourceFile {
     pub path: PathBuf,
     /// The file's text (lossily decoded as UTF-8).
     pub text: String,
+    /// Byte offset of the start of each line, built when a line is first asked for: rendering
+    /// many diagnostics must not rescan the file for each one.
+    line_starts: OnceLock<Vec<usize>>,
+}
+
+impl SourceFile {
+    /// Line `line` (1-based), without its line ending.
+    pub fn line(&self, line: u32) -> Option<&str> {
+        let starts = self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(
+                    self.text
+                        .bytes()
+                        .enumerate()
+                        .filter(|(_, b)| *b == b'\n')
+                        .map(|(i, _)| i + 1),
+                )
+                .collect()
+        });
+        let index = (line as usize).checked_sub(1)?;
+        let start = *starts.get(index)?;
+        let end = starts
+            .get(index + 1)
+            .map_or(self.text.len(), |next| next - 1);
+        let text = self.text.get(start..end)?;
+        Some(text.strip_suffix('\r').unwrap_or(text))
+    }
 }
 
 /// Every file read while loading one configuration.
@@ -52,6 +80,7 @@ impl SourceMap {
         self.files.push(SourceFile {
             path: path.into(),
             text,
+            line_starts: OnceLock::new(),
         });
         id
     }
@@ -70,15 +99,32 @@ impl SourceMap {
 
     /// Line `line` (1-based) of file `id`, without its line ending.
     pub fn line_text(&self, id: FileId, line: u32) -> Option<&str> {
-        let file = self.get(id)?;
-        file.text
-            .split('\n')
-            .nth((line as usize).checked_sub(1)?)
-            .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        self.get(id)?.line(line)
     }
 
     /// All files, in the order they were read.
     pub fn files(&self) -> &[SourceFile] {
         &self.files
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_by_number() {
+        let mut sm = SourceMap::new();
+        let id = sm.add("k.conf", "a\r\n\nthird\nlast".to_string());
+        let lines: Vec<_> = (0..=5).map(|n| sm.line_text(id, n)).collect();
+        assert_eq!(
+            lines,
+            [None, Some("a"), Some(""), Some("third"), Some("last"), None]
+        );
+        let id = sm.add("e.conf", String::new());
+        assert_eq!(sm.line_text(id, 1), Some(""));
+        let id = sm.add("n.conf", "x\n".to_string());
+        assert_eq!(sm.line_text(id, 2), Some(""));
+        assert_eq!(sm.line_text(id, 3), None);
     }
 }

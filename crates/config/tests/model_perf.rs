@@ -120,7 +120,8 @@ fn phase_breakdown() {
         let t_lex = t.elapsed();
         let t = Instant::now();
         let mut ctx = parse::framework::Ctx::new();
-        let tree = parse::framework::build_tree(lines, &mut ctx);
+        let tokens = lines.tokens();
+        let tree = parse::framework::build_tree(lines.lines(&tokens), &mut ctx);
         let t_tree = t.elapsed();
         let t = Instant::now();
         let mut config = keepalived_config::Config::default();
@@ -136,7 +137,8 @@ fn phase_breakdown() {
             &mut d,
         );
         let mut ctx = parse::framework::Ctx::new();
-        let mut config = parse::parse(lines, &mut ctx);
+        let tokens = lines.tokens();
+        let mut config = parse::parse(lines.lines(&tokens), &mut ctx);
         let t_parse = t.elapsed();
         let t = Instant::now();
         validate::validate(&mut config, &AssumeAll, &mut d);
@@ -170,7 +172,8 @@ fn corpus_1173() {
     eprintln!("lex {:?}: {} lines", t.elapsed(), lines.len());
     let t = Instant::now();
     let mut ctx = parse::framework::Ctx::new();
-    let mut config = parse::parse(lines, &mut ctx);
+    let tokens = lines.tokens();
+    let mut config = parse::parse(lines.lines(&tokens), &mut ctx);
     eprintln!(
         "parse {:?}: {} virtual servers",
         t.elapsed(),

@@ -11,10 +11,11 @@
 //! * a value starting with `~` (a generator) stops substitution of the rest of the line.
 //!
 //! keepalived loops forever on a definition that refers to itself; here each logical line has
-//! a substitution budget, and a definition that exhausts it is reported once and no longer
-//! substituted.
+//! a substitution budget, each line knows the multi-line definitions it was produced by, and a
+//! definition that exhausts the budget or is used again inside its own expansion is reported
+//! once and no longer substituted.
 
-use super::linebuf::LineBuf;
+use super::linebuf::{LineBuf, Within};
 use crate::diag::{ConfigClass, Diagnostic};
 use crate::source::Loc;
 use std::collections::HashMap;
@@ -62,6 +63,9 @@ pub(crate) struct MultilineUse {
     pub value: Rc<[u8]>,
     pub rest: usize,
     pub loc: Loc,
+    /// The expansions the rest of the lines are produced within: this one and the ones the
+    /// use was in.
+    pub within: Rc<Within>,
 }
 
 /// What one substitution pass did.
@@ -342,7 +346,13 @@ impl Defs {
             }
             let name = name.to_vec();
             let loc = line.loc_at(at);
-            if *budget == 0 {
+            // A multi-line definition used again by a line its own expansion produced repeats
+            // the same lines for ever (keepalived 2.2 never stops). Within one line the budget
+            // and the line length end it, as in keepalived.
+            let reentered = self.map.get(&name).is_some_and(|d| {
+                d.multiline && d.builtin.is_none() && Within::contains(&line.within, &d.value)
+            });
+            if *budget == 0 || reentered {
                 if let Some(d) = self.map.get_mut(&name) {
                     d.cyclic = true;
                 }
@@ -420,6 +430,10 @@ impl Defs {
                     value: value.clone(),
                     rest: (first_len + 1).min(value.len()),
                     loc,
+                    within: Rc::new(Within {
+                        value: value.clone(),
+                        outer: line.within.clone(),
+                    }),
                 });
             }
             let starts_generator = value

@@ -20,10 +20,10 @@ use super::include::{
     glob_include, has_brace, include_check_set, parse_include, INCLUDE_ALL, INCLUDE_B, INCLUDE_M,
     INCLUDE_R, INCLUDE_W,
 };
-use super::linebuf::LineBuf;
+use super::linebuf::{LineBuf, Within};
 use super::tokenize::{split_braces, to_line};
-use super::{Line, PreprocessOptions};
-use crate::diag::{ConfigClass, Diagnostic};
+use super::{Lexed, PreprocessOptions};
+use crate::diag::{ConfigClass, Diagnostic, DiagnosticLimit};
 use crate::source::{FileId, Loc, SourceMap};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -70,6 +70,8 @@ struct Cursor {
     value: Rc<[u8]>,
     pos: usize,
     loc: Loc,
+    /// This expansion and the ones it happened in.
+    within: Rc<Within>,
 }
 
 /// Preprocessor state for one configuration.
@@ -77,6 +79,10 @@ pub(crate) struct Engine<'a> {
     opts: &'a PreprocessOptions,
     sources: &'a mut SourceMap,
     diags: &'a mut Vec<Diagnostic>,
+    /// Decides which of the diagnostics pushed to `diags` are kept.
+    limit: &'a mut DiagnosticLimit,
+    /// How many of `diags` the limit has seen.
+    limited: usize,
     frames: Vec<GlobFrame>,
     residue: Option<LineBuf>,
     gens: Vec<Generator>,
@@ -88,6 +94,8 @@ pub(crate) struct Engine<'a> {
     lines_left: u64,
     bytes_left: u64,
     exhausted: bool,
+    /// The buffer of the last line done with, for the next physical line.
+    spare: Vec<u8>,
 }
 
 fn absolute_dir(dir: &Path) -> PathBuf {
@@ -106,6 +114,7 @@ impl<'a> Engine<'a> {
         opts: &'a PreprocessOptions,
         sources: &'a mut SourceMap,
         diags: &'a mut Vec<Diagnostic>,
+        limit: &'a mut DiagnosticLimit,
     ) -> Self {
         let seed = opts.random_seed.unwrap_or_else(|| {
             std::time::SystemTime::now()
@@ -113,10 +122,13 @@ impl<'a> Engine<'a> {
                 .map(|d| d.as_nanos() as u64)
                 .unwrap_or(1)
         });
+        let limited = diags.len();
         Self {
             opts,
             sources,
             diags,
+            limit,
+            limited,
             frames: Vec::new(),
             residue: None,
             gens: Vec::new(),
@@ -132,6 +144,7 @@ impl<'a> Engine<'a> {
             lines_left: opts.limits.max_lines,
             bytes_left: opts.limits.max_bytes,
             exhausted: false,
+            spare: Vec::new(),
         }
     }
 
@@ -167,37 +180,57 @@ impl<'a> Engine<'a> {
     }
 
     /// Reads everything into lines.
-    pub fn run(&mut self) -> Vec<Line> {
-        let mut out = Vec::new();
+    pub fn run(&mut self) -> Lexed {
+        let mut out = Lexed::default();
         while let Some(buf) = self.next_line() {
             let split = split_braces(buf);
-            if let Some(line) = to_line(&split, self.diags) {
-                self.watch_include_check(&line);
-                out.push(line);
+            if to_line(&split, &mut out, self.diags) {
+                self.watch_include_check(&out);
             }
             self.residue = split.residue;
+            self.spare = split.line.into_text();
         }
+        self.apply_limit();
         out
+    }
+
+    /// Passes the diagnostics pushed since the last call through the limit (once per line
+    /// read, so a runaway expansion never holds more than a line's worth of them).
+    fn apply_limit(&mut self) {
+        if self.diags.len() > self.limited {
+            let new = self.diags.split_off(self.limited);
+            let limit = &mut *self.limit;
+            self.diags
+                .extend(new.into_iter().filter(|d| limit.admit(d)));
+        }
+        self.limited = self.diags.len();
     }
 
     /// `include_check` changes how later includes are checked; keepalived applies it when its
     /// parser reaches the line (in `global_defs`), which is this same point of the stream.
-    fn watch_include_check(&mut self, line: &Line) {
-        let Some(first) = line.tokens.first() else {
+    /// `lexed` ends with the line just read.
+    fn watch_include_check(&mut self, lexed: &Lexed) {
+        let mut words = lexed.last_line_words();
+        let Some((first, loc, quoted)) = words.next() else {
             return;
         };
-        if first.quoted || first.text != "include_check" {
+        if quoted || first != "include_check" {
             return;
         }
-        let words: Vec<&str> = line.args().iter().map(|t| t.text.as_str()).collect();
-        for msg in include_check_set(&mut self.include_check, &words) {
-            self.diags.push(Diagnostic::error(Some(first.loc), msg).with_hint(
+        let mut args: Vec<(&str, bool)> = words.map(|(w, _, quoted)| (w, quoted)).collect();
+        if args.last().is_some_and(|(w, quoted)| !quoted && *w == "{") {
+            args.pop();
+        }
+        let args: Vec<&str> = args.into_iter().map(|(w, _)| w).collect();
+        for msg in include_check_set(&mut self.include_check, &args) {
+            self.diags.push(Diagnostic::error(Some(loc), msg).with_hint(
                 "include_check takes read, match, wildcard_match and brace_match, each optionally prefixed by + or -",
             ));
         }
     }
 
     fn charge(&mut self, buf: &LineBuf) -> bool {
+        self.apply_limit();
         self.lines_left = self.lines_left.saturating_sub(1);
         self.bytes_left = self.bytes_left.saturating_sub(buf.len() as u64 + 1);
         if self.lines_left == 0 || self.bytes_left == 0 {
@@ -462,6 +495,7 @@ impl<'a> Engine<'a> {
             value: m.value,
             pos: m.rest,
             loc: m.loc,
+            within: m.within,
         });
         self.multiline_gen_depth = self.gens.len();
     }
@@ -473,12 +507,12 @@ impl<'a> Engine<'a> {
         let rest = cur.value.get(cur.pos..).unwrap_or(&[]);
         match rest.iter().position(|b| *b == b'\n') {
             Some(nl) => {
-                let line = LineBuf::uniform(&rest[..nl], cur.loc);
+                let line = LineBuf::uniform(&rest[..nl], cur.loc, Some(cur.within.clone()));
                 cur.pos += nl + 1;
                 line
             }
             None => {
-                let line = LineBuf::uniform(rest, cur.loc);
+                let line = LineBuf::uniform(rest, cur.loc, Some(cur.within.clone()));
                 match self.multiline_stack.pop() {
                     Some((c, depth)) => {
                         self.multiline = Some(c);
@@ -538,11 +572,13 @@ impl<'a> Engine<'a> {
                 ));
                 continue;
             }
-            let mut buf = LineBuf::physical(id, line_no, raw);
+            let spare = std::mem::take(&mut self.spare);
+            let mut buf = LineBuf::physical_in(spare, id, line_no, raw);
             decomment(&mut buf, self.diags);
             if !buf.is_empty() {
                 return Some(buf);
             }
+            self.spare = buf.into_text();
         }
     }
 

@@ -5,6 +5,32 @@
 //! point back at the original text, or at the `$NAME` use its text was substituted for.
 
 use crate::source::{FileId, Loc};
+use std::rc::Rc;
+
+/// The multi-line definitions a line was produced by, innermost first: each entry is the
+/// value of one definition (compared by identity, so a definition redefined meanwhile is a
+/// different one).
+#[derive(Debug)]
+pub(crate) struct Within {
+    /// The definition's value, as stored in the definitions.
+    pub value: Rc<[u8]>,
+    /// The expansion this one happened in.
+    pub outer: Option<Rc<Within>>,
+}
+
+impl Within {
+    /// Whether the expansion of `value` is this one or one it happened in.
+    pub fn contains(this: &Option<Rc<Within>>, value: &Rc<[u8]>) -> bool {
+        let mut cur = this.as_deref();
+        while let Some(w) = cur {
+            if Rc::ptr_eq(&w.value, value) {
+                return true;
+            }
+            cur = w.outer.as_deref();
+        }
+        false
+    }
+}
 
 /// The bytes of one line and, for each byte, where it came from.
 ///
@@ -20,6 +46,9 @@ pub(crate) struct LineBuf {
     line: u32,
     /// Column of the line as a whole (used when it is empty).
     origin_col: u32,
+    /// The multi-line definitions whose expansion produced this line (lines cut from it, and
+    /// lines a generator repeats from it, inherit this): re-entering one of them would never end.
+    pub within: Option<Rc<Within>>,
 }
 
 /// Columns of a line's bytes. Nearly every line is ASCII text read straight from a file,
@@ -63,13 +92,21 @@ impl Default for LineBuf {
             file: FileId(0),
             line: 0,
             origin_col: 0,
+            within: None,
         }
     }
 }
 
 impl LineBuf {
     /// A physical line of `file`: columns count characters, starting at 1.
+    #[cfg(test)]
     pub fn physical(file: FileId, line: u32, text: &[u8]) -> Self {
+        Self::physical_in(Vec::new(), file, line, text)
+    }
+
+    /// [`LineBuf::physical`], reusing `buf` (the text of a line done with) for the bytes:
+    /// reading a file then allocates nothing per line.
+    pub fn physical_in(mut buf: Vec<u8>, file: FileId, line: u32, text: &[u8]) -> Self {
         // A UTF-8 continuation byte belongs to the character before it.
         let continuation = |b: &u8| b & 0xC0 == 0x80;
         let cols = if text.iter().any(continuation) {
@@ -85,23 +122,28 @@ impl LineBuf {
         } else {
             Cols::Counting(1)
         };
+        buf.clear();
+        buf.extend_from_slice(text);
         Self {
-            text: text.to_vec(),
+            text: buf,
             cols,
             file,
             line,
             origin_col: 1,
+            within: None,
         }
     }
 
-    /// Text that all comes from one place (a substitution, a generated line).
-    pub fn uniform(text: &[u8], loc: Loc) -> Self {
+    /// Text that all comes from one place (a line of a multi-line definition, produced
+    /// within the expansions `within`).
+    pub fn uniform(text: &[u8], loc: Loc, within: Option<Rc<Within>>) -> Self {
         Self {
             text: text.to_vec(),
             cols: Cols::Each(vec![loc.col; text.len()]),
             file: loc.file,
             line: loc.line,
             origin_col: loc.col,
+            within,
         }
     }
 
@@ -231,6 +273,7 @@ impl LineBuf {
             file: self.file,
             line: self.line,
             origin_col,
+            within: self.within.clone(),
         }
     }
 
@@ -244,6 +287,11 @@ impl LineBuf {
     pub fn trim_end_blanks(&mut self) {
         let n = self.text.iter().rev().take_while(|b| is_blank(**b)).count();
         self.truncate(self.text.len() - n);
+    }
+
+    /// The text's buffer, for reuse by [`LineBuf::physical_in`].
+    pub fn into_text(self) -> Vec<u8> {
+        self.text
     }
 
     /// The text, lossily decoded (for messages).

@@ -32,9 +32,11 @@
 //! So `@id include x` and `include ${_PWD}/x` do include files.
 //!
 //! Where this differs from keepalived 2.2.7 (on purpose):
-//! * a definition that expands to itself (`$IF=$IF`) is an error at its use and is no longer
-//!   substituted (keepalived hangs); an include that loops is skipped with an error (keepalived
-//!   recurses until it runs out of file descriptors); includes nest at most 64 deep;
+//! * a definition that expands to itself (`$IF=$IF`, or a multi-line definition one of whose
+//!   lines uses it again, directly or through others) is an error at its use and is no longer
+//!   substituted (keepalived hangs, or repeats the lines until it runs out of memory); an
+//!   include that loops is skipped with an error (keepalived recurses until it runs out of file
+//!   descriptors); includes nest at most 64 deep;
 //! * the total expansion is bounded ([`Limits`]), and so is the size of a file read;
 //! * a physical line over 1022 characters, or with a NUL, is ignored with a warning (as later
 //!   keepalived versions do; 2.2.7 silently cuts such a line into 1023-byte pieces);
@@ -55,22 +57,22 @@ mod include;
 mod linebuf;
 mod tokenize;
 
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, DiagnosticLimit};
 use crate::source::{FileId, Loc, SourceMap};
 use std::path::Path;
 
-/// One word of a configuration line.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Token {
+/// One word of a configuration line, borrowed from the text of a [`Lexed`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Token<'a> {
     /// The word, with surrounding quotes removed.
-    pub text: String,
+    pub text: &'a str,
     /// Where the word starts in the original file.
     pub loc: Loc,
     /// Whether the word was quoted (a quoted `"{"` is not a brace).
     pub quoted: bool,
 }
 
-impl Token {
+impl Token<'_> {
     /// Whether this token is a block-opening brace.
     pub fn is_open(&self) -> bool {
         !self.quoted && self.text == "{"
@@ -83,19 +85,19 @@ impl Token {
 }
 
 /// One logical configuration line: a keyword and its arguments.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Line {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Line<'a> {
     /// The words; never empty.
-    pub tokens: Vec<Token>,
+    pub tokens: &'a [Token<'a>],
     /// The text of the line from the keyword to the end, after comment removal and
     /// substitution, quotes kept: script keywords re-split it with shell-like rules.
-    pub raw: String,
+    pub raw: &'a str,
 }
 
-impl Line {
+impl<'a> Line<'a> {
     /// The first word.
-    pub fn keyword(&self) -> &str {
-        self.tokens.first().map(|t| t.text.as_str()).unwrap_or("")
+    pub fn keyword(&self) -> &'a str {
+        self.tokens.first().map(|t| t.text).unwrap_or("")
     }
 
     /// Where the line starts.
@@ -107,13 +109,14 @@ impl Line {
     }
 
     /// The arguments after the keyword, without a trailing `{`.
-    pub fn args(&self) -> &[Token] {
+    pub fn args(&self) -> &'a [Token<'a>] {
+        let tokens = self.tokens;
         let end = if self.opens_block() {
-            self.tokens.len() - 1
+            tokens.len() - 1
         } else {
-            self.tokens.len()
+            tokens.len()
         };
-        self.tokens.get(1..end).unwrap_or(&[])
+        tokens.get(1..end).unwrap_or(&[])
     }
 
     /// Whether the line ends with `{` (or is just `{`).
@@ -123,12 +126,141 @@ impl Line {
 
     /// Whether the line is a lone `{`.
     pub fn is_open(&self) -> bool {
-        self.tokens.len() == 1 && self.tokens[0].is_open()
+        matches!(self.tokens, [t] if t.is_open())
     }
 
     /// Whether the line is a lone `}`.
     pub fn is_close(&self) -> bool {
-        self.tokens.len() == 1 && self.tokens[0].is_close()
+        matches!(self.tokens, [t] if t.is_close())
+    }
+}
+
+/// What the lexer read: the text of every logical line in one buffer, and every word as a
+/// span of it. Reading a large configuration allocates nothing per line or per word; the
+/// parser borrows [`Line`]s and [`Token`]s from here:
+///
+/// ```
+/// # use keepalived_config::{lexer::{lex_str, PreprocessOptions}, SourceMap};
+/// # use std::path::Path;
+/// let lexed = lex_str(Path::new("k.conf"), "a b {\n}\n".into(),
+///     &PreprocessOptions::default(), &mut SourceMap::new(), &mut Vec::new());
+/// let tokens = lexed.tokens();
+/// let lines = lexed.lines(&tokens);
+/// assert_eq!(lines[0].args()[0].text, "b");
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Lexed {
+    /// The text of all lines and words, one after the other.
+    text: String,
+    words: Vec<Word>,
+    lines: Vec<LineSpan>,
+}
+
+/// A word: a span of the text of a [`Lexed`].
+#[derive(Debug, Clone, Copy)]
+struct Word {
+    start: usize,
+    end: usize,
+    loc: Loc,
+    quoted: bool,
+}
+
+/// A line: its raw text and its words, as spans of the text and the words of a [`Lexed`].
+#[derive(Debug, Clone, Copy)]
+struct LineSpan {
+    raw_start: usize,
+    raw_end: usize,
+    words_start: usize,
+    words_end: usize,
+}
+
+impl Lexed {
+    /// Number of lines.
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// Whether no line was read.
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// Every word of every line, in order (pass them to [`Lexed::lines`]).
+    pub fn tokens(&self) -> Vec<Token<'_>> {
+        self.words
+            .iter()
+            .map(|w| Token {
+                text: self.text.get(w.start..w.end).unwrap_or(""),
+                loc: w.loc,
+                quoted: w.quoted,
+            })
+            .collect()
+    }
+
+    /// The lines, their words taken from `tokens` (what [`Lexed::tokens`] returned).
+    pub fn lines<'a>(&'a self, tokens: &'a [Token<'a>]) -> Vec<Line<'a>> {
+        self.lines
+            .iter()
+            .map(|l| Line {
+                tokens: tokens.get(l.words_start..l.words_end).unwrap_or(&[]),
+                raw: self.text.get(l.raw_start..l.raw_end).unwrap_or(""),
+            })
+            .collect()
+    }
+
+    /// Length of the text so far (to undo a line with [`Lexed::drop_line`]).
+    fn text_len(&self) -> usize {
+        self.text.len()
+    }
+
+    /// Appends text; returns its span.
+    fn push_text(&mut self, text: &str) -> (usize, usize) {
+        let start = self.text.len();
+        self.text.push_str(text);
+        (start, self.text.len())
+    }
+
+    /// Starts a line whose raw text is `raw_start..raw_end`; words follow with [`Lexed::push_word`].
+    fn begin_line(&mut self, raw_start: usize, raw_end: usize) {
+        let at = self.words.len();
+        self.lines.push(LineSpan {
+            raw_start,
+            raw_end,
+            words_start: at,
+            words_end: at,
+        });
+    }
+
+    /// Adds a word (a span of the text) to the line begun last.
+    fn push_word(&mut self, start: usize, end: usize, loc: Loc, quoted: bool) {
+        self.words.push(Word {
+            start,
+            end,
+            loc,
+            quoted,
+        });
+        if let Some(line) = self.lines.last_mut() {
+            line.words_end = self.words.len();
+        }
+    }
+
+    /// Drops the line begun last (it had no words), with the text added since `text_len`.
+    fn drop_line(&mut self, text_len: usize) {
+        self.lines.pop();
+        self.text.truncate(text_len);
+    }
+
+    /// The words of the line begun last, with their text.
+    fn last_line_words(&self) -> impl Iterator<Item = (&str, Loc, bool)> + '_ {
+        let span = self
+            .lines
+            .last()
+            .map_or(0..0, |l| l.words_start..l.words_end);
+        self.words
+            .get(span)
+            .unwrap_or(&[])
+            .iter()
+            .map(|w| (self.text.get(w.start..w.end).unwrap_or(""), w.loc, w.quoted))
     }
 }
 
@@ -172,26 +304,44 @@ impl Default for Limits {
 ///
 /// Problems (unreadable files, include loops, bad definitions) are pushed to `diags`;
 /// this never fails as a whole so that every problem in a config can be reported at once.
+/// Repeated problems are limited as [`DiagnosticLimit`] says.
 pub fn read_config(
     path: &Path,
     opts: &PreprocessOptions,
     sources: &mut SourceMap,
     diags: &mut Vec<Diagnostic>,
-) -> Vec<Line> {
+) -> Lexed {
+    let mut limit = DiagnosticLimit::new();
+    let lexed = read_config_limited(path, opts, sources, diags, &mut limit);
+    diags.extend(limit.summaries());
+    lexed
+}
+
+/// [`read_config`], counting diagnostics in `limit` (which the parser goes on with); the
+/// caller adds the summaries of what was left out.
+pub(crate) fn read_config_limited(
+    path: &Path,
+    opts: &PreprocessOptions,
+    sources: &mut SourceMap,
+    diags: &mut Vec<Diagnostic>,
+    limit: &mut DiagnosticLimit,
+) -> Lexed {
     match read_limited(path, opts.limits.max_bytes) {
         Ok(bytes) => {
-            let text = String::from_utf8_lossy(&bytes).into_owned();
-            lex_str(path, text, opts, sources, diags)
+            let text = String::from_utf8(bytes)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+            lex_str_limited(path, text, opts, sources, diags, limit)
         }
         Err(e) => {
-            diags.push(
-                Diagnostic::error(
-                    None,
-                    format!("Unable to read configuration file {}: {e}", path.display()),
-                )
-                .with_class(crate::diag::ConfigClass::FileNotFound),
-            );
-            Vec::new()
+            let d = Diagnostic::error(
+                None,
+                format!("Unable to read configuration file {}: {e}", path.display()),
+            )
+            .with_class(crate::diag::ConfigClass::FileNotFound);
+            if limit.admit(&d) {
+                diags.push(d);
+            }
+            Lexed::default()
         }
     }
 }
@@ -218,8 +368,23 @@ pub fn lex_str(
     opts: &PreprocessOptions,
     sources: &mut SourceMap,
     diags: &mut Vec<Diagnostic>,
-) -> Vec<Line> {
-    let mut engine = engine::Engine::new(opts, sources, diags);
+) -> Lexed {
+    let mut limit = DiagnosticLimit::new();
+    let lexed = lex_str_limited(path, text, opts, sources, diags, &mut limit);
+    diags.extend(limit.summaries());
+    lexed
+}
+
+/// [`lex_str`], counting diagnostics in `limit` (see [`read_config_limited`]).
+pub(crate) fn lex_str_limited(
+    path: &Path,
+    text: String,
+    opts: &PreprocessOptions,
+    sources: &mut SourceMap,
+    diags: &mut Vec<Diagnostic>,
+    limit: &mut DiagnosticLimit,
+) -> Lexed {
+    let mut engine = engine::Engine::new(opts, sources, diags, limit);
     engine.start(path, text);
     engine.run()
 }

@@ -5,7 +5,14 @@ use super::*;
 use crate::diag::{ConfigClass, Severity};
 use std::path::PathBuf;
 
-fn lex_with(text: &str, id: &str) -> (Vec<Line>, Vec<Diagnostic>) {
+/// The lines of `lexed`, kept for the rest of the test run (tests only: they are small).
+fn leak(lexed: Lexed) -> Vec<Line<'static>> {
+    let lexed: &'static Lexed = Box::leak(Box::new(lexed));
+    let tokens: &'static [Token<'static>] = Box::leak(lexed.tokens().into_boxed_slice());
+    lexed.lines(tokens)
+}
+
+fn lex_with(text: &str, id: &str) -> (Vec<Line<'static>>, Vec<Diagnostic>) {
     let mut sm = SourceMap::new();
     let mut d = Vec::new();
     let opts = PreprocessOptions {
@@ -13,17 +20,17 @@ fn lex_with(text: &str, id: &str) -> (Vec<Line>, Vec<Diagnostic>) {
         random_seed: Some(42),
         ..Default::default()
     };
-    let lines = lex_str(
+    let lines = leak(lex_str(
         Path::new("t.conf"),
         text.to_string(),
         &opts,
         &mut sm,
         &mut d,
-    );
+    ));
     (lines, d)
 }
 
-fn lex(text: &str) -> Vec<Line> {
+fn lex(text: &str) -> Vec<Line<'static>> {
     lex_with(text, "vm").0
 }
 
@@ -34,17 +41,17 @@ fn flat(lines: &[Line]) -> Vec<String> {
         .map(|l| {
             l.tokens
                 .iter()
-                .map(|t| t.text.as_str())
+                .map(|t| t.text)
                 .collect::<Vec<_>>()
                 .join(" ")
         })
         .collect()
 }
 
-fn words(lines: &[Line]) -> Vec<Vec<&str>> {
+fn words<'a>(lines: &[Line<'a>]) -> Vec<Vec<&'a str>> {
     lines
         .iter()
-        .map(|l| l.tokens.iter().map(|t| t.text.as_str()).collect())
+        .map(|l| l.tokens.iter().map(|t| t.text).collect())
         .collect()
 }
 
@@ -560,13 +567,13 @@ fn huge_sequences_are_bounded() {
         },
         ..Default::default()
     };
-    let lines = lex_str(
+    let lines = leak(lex_str(
         Path::new("t.conf"),
         "~SEQ(A, 0, 9223372036854775806) x${A}\n~SEQ(B, 1, 100000000000) \n".to_string(),
         &opts,
         &mut sm,
         &mut d,
-    );
+    ));
     assert!(lines.len() < 10_000);
     assert_eq!(d.len(), 1);
     assert!(d[0].message.contains("expands to more than"));
@@ -592,9 +599,49 @@ fn recursive_multiline_is_bounded() {
         ..Default::default()
     };
     let text = "$M= \\\na \\\n$M \\\nb\n$M\n".to_string();
-    let lines = lex_str(Path::new("t.conf"), text, &opts, &mut sm, &mut d);
-    assert!(!lines.is_empty());
-    assert!(!d.is_empty());
+    let lines = leak(lex_str(Path::new("t.conf"), text, &opts, &mut sm, &mut d));
+    // The inner use is refused at once: it would repeat the same lines for ever.
+    assert_eq!(flat(&lines), ["a", "$M", "b"]);
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert!(d[0].message.contains("'$M' does not end"), "{d:?}");
+    assert_eq!(d[0].loc.map(|l| (l.line, l.col)), Some((5, 1)));
+}
+
+#[test]
+fn multiline_reentered_through_others_or_generators_is_one_error() {
+    // Through another definition, and inside a ~SEQ repeated by the definition itself: with the
+    // default limits each used to run to 2,000,000 lines.
+    for text in [
+        "$A=a \\\n$B\n$B=b \\\n$A\nx $A\nafter\n",
+        "$L= \\\nl \\\n~SEQ(i,1,3) $L\n~SEQ(n,1,4) $L\nafter\n",
+    ] {
+        let start = std::time::Instant::now();
+        let (lines, d) = lex_with(text, "vm");
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(1),
+            "{text}"
+        );
+        assert!(lines.len() < 100, "{text}: {} lines", lines.len());
+        assert_eq!(flat(&lines).last().map(String::as_str), Some("after"));
+        let errors: Vec<_> = d.iter().filter(|d| d.severity == Severity::Error).collect();
+        assert_eq!(errors.len(), 1, "{text}: {d:?}");
+        assert!(errors[0].message.contains("does not end"));
+    }
+}
+
+#[test]
+fn multiline_redefined_inside_its_expansion_is_not_a_loop() {
+    // The inner use is of the new definition, which ends.
+    let (lines, d) = lex_with("$X=one \\\n$X=two\\\n$X\n$X\n", "vm");
+    assert!(d.is_empty(), "{d:?}");
+    assert_eq!(flat(&lines), ["one", "two"]);
+    // The same definition used on consecutive lines, and nested in another: no loop either.
+    let (lines, d) = lex_with("$I=i1 \\\ni2\n$O=o1 \\\n$I\n$O\n$O\n$I\n", "vm");
+    assert!(d.is_empty(), "{d:?}");
+    assert_eq!(
+        flat(&lines),
+        ["o1", "i1", "i2", "o1", "i1", "i2", "i1", "i2"]
+    );
 }
 
 // --- includes ---------------------------------------------------------------------------------
@@ -627,10 +674,10 @@ impl Drop for TempDir {
     }
 }
 
-fn read(path: &Path, opts: &PreprocessOptions) -> (Vec<Line>, Vec<Diagnostic>, SourceMap) {
+fn read(path: &Path, opts: &PreprocessOptions) -> (Vec<Line<'static>>, Vec<Diagnostic>, SourceMap) {
     let mut sm = SourceMap::new();
     let mut d = Vec::new();
-    let lines = read_config(path, opts, &mut sm, &mut d);
+    let lines = leak(read_config(path, opts, &mut sm, &mut d));
     (lines, d, sm)
 }
 
@@ -851,13 +898,13 @@ mod props {
     fn check(text: String) {
         let mut sm = SourceMap::new();
         let mut d = Vec::new();
-        let lines = lex_str(
+        let lines = leak(lex_str(
             Path::new("/nonexistent/p.conf"),
             text,
             &small_limits(),
             &mut sm,
             &mut d,
-        );
+        ));
         for l in &lines {
             assert!(!l.tokens.is_empty());
             for (i, t) in l.tokens.iter().enumerate() {

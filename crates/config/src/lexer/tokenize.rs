@@ -9,7 +9,7 @@
 //! loses its quotes (keepalived's `alloc_strvec_r`), so `a"b c"` is the two words `a` and `b c`.
 
 use super::linebuf::{is_white, LineBuf};
-use super::{Line, Token};
+use super::Lexed;
 use crate::diag::Diagnostic;
 
 /// A line cut at its first brace: what to emit now and what to read next.
@@ -80,29 +80,34 @@ pub(crate) fn split_braces(mut line: LineBuf) -> Split {
     }
 }
 
-/// The bytes as a `String` (valid UTF-8 is the fast, common case).
-fn owned(b: &[u8]) -> String {
-    match std::str::from_utf8(b) {
-        Ok(s) => s.to_owned(),
-        Err(_) => String::from_utf8_lossy(b).into_owned(),
-    }
-}
-
-/// Bytes `start..end` of the line as a `String`. `text` is the whole line, if it is valid
-/// UTF-8 (checked once per line, not once per word); word boundaries are ASCII bytes, so a
-/// slice of valid text is valid too.
-fn word(line: &[u8], text: Option<&str>, start: usize, end: usize) -> String {
-    match text.and_then(|t| t.get(start..end)) {
-        Some(w) => w.to_owned(),
-        None => owned(line.get(start..end).unwrap_or(&[])),
-    }
-}
-
-/// Splits into words and builds the [`Line`] (`None` if there are no words).
-pub(crate) fn to_line(split: &Split, diags: &mut Vec<Diagnostic>) -> Option<Line> {
+/// Splits into words and appends the line to `out`; `false` (and nothing appended) if there
+/// are no words.
+///
+/// The line's text is appended once; its words are spans of it (a quoted word is the span
+/// inside its quotes). A line that is not valid UTF-8 is appended lossily, and then each word
+/// too, since the lossy text no longer lines up with the bytes.
+pub(crate) fn to_line(split: &Split, out: &mut Lexed, diags: &mut Vec<Diagnostic>) -> bool {
     let t = &split.line.text;
     let text = std::str::from_utf8(t).ok();
-    let mut tokens = Vec::with_capacity(4);
+    let mark = out.text_len();
+    let lone_open = split.line.is_empty() && split.open.is_some();
+    let (raw_start, raw_end) = if lone_open {
+        out.push_text("{")
+    } else {
+        match text {
+            Some(text) => out.push_text(text),
+            None => out.push_text(&String::from_utf8_lossy(t)),
+        }
+    };
+    out.begin_line(raw_start, raw_end);
+    let word = |out: &mut Lexed, start: usize, end: usize, loc, quoted| {
+        let (s, e) = match text {
+            Some(_) => (raw_start + start, raw_start + end),
+            None => out.push_text(&String::from_utf8_lossy(t.get(start..end).unwrap_or(&[]))),
+        };
+        out.push_word(s, e, loc, quoted);
+    };
+    let mut words = 0;
     let mut i = 0;
     loop {
         while t.get(i).is_some_and(|b| is_white(*b)) {
@@ -126,43 +131,31 @@ pub(crate) fn to_line(split: &Split, diags: &mut Vec<Diagnostic>) -> Option<Line
                 );
                 break;
             };
-            tokens.push(Token {
-                text: word(t, text, i + 1, i + 1 + len),
-                loc,
-                quoted: true,
-            });
+            word(out, i + 1, i + 1 + len, loc, true);
             i += len + 2;
         } else {
             let s = i;
             while t.get(i).is_some_and(|b| !is_white(*b) && *b != b'"') {
                 i += 1;
             }
-            tokens.push(Token {
-                text: word(t, text, s, i),
-                loc,
-                quoted: false,
-            });
+            word(out, s, i, loc, false);
         }
+        words += 1;
     }
     if let Some(loc) = split.open {
-        tokens.push(Token {
-            text: "{".to_string(),
-            loc,
-            quoted: false,
-        });
+        let (s, e) = if lone_open {
+            (raw_start, raw_end)
+        } else {
+            out.push_text("{")
+        };
+        out.push_word(s, e, loc, false);
+        words += 1;
     }
-    if tokens.is_empty() {
-        return None;
+    if words == 0 {
+        out.drop_line(mark);
+        return false;
     }
-    let raw = if split.line.is_empty() && split.open.is_some() {
-        "{".to_string()
-    } else {
-        match text {
-            Some(text) => text.to_owned(),
-            None => owned(t),
-        }
-    };
-    Some(Line { tokens, raw })
+    true
 }
 
 #[cfg(test)]
@@ -195,12 +188,38 @@ mod tests {
     fn toks(s: &str) -> (Vec<(String, bool)>, usize) {
         let sp = split_braces(LineBuf::physical(FileId(0), 1, s.as_bytes()));
         let mut d = Vec::new();
-        let l = to_line(&sp, &mut d);
+        let mut out = Lexed::default();
+        to_line(&sp, &mut out, &mut d);
+        let tokens = out.tokens();
+        let lines = out.lines(&tokens);
         (
-            l.map(|l| l.tokens.into_iter().map(|t| (t.text, t.quoted)).collect())
+            lines
+                .first()
+                .map(|l| {
+                    l.tokens
+                        .iter()
+                        .map(|t| (t.text.to_string(), t.quoted))
+                        .collect()
+                })
                 .unwrap_or_default(),
             d.len(),
         )
+    }
+
+    #[test]
+    fn invalid_utf8_words_are_lossy() {
+        let sp = split_braces(LineBuf::physical(FileId(0), 1, b"a\xff b \"c\xfe\" {"));
+        let mut out = Lexed::default();
+        assert!(to_line(&sp, &mut out, &mut Vec::new()));
+        let tokens = out.tokens();
+        let lines = out.lines(&tokens);
+        let words: Vec<&str> = lines[0].tokens.iter().map(|t| t.text).collect();
+        assert_eq!(words, ["a\u{fffd}", "b", "c\u{fffd}", "{"]);
+        assert_eq!(lines[0].raw, "a\u{fffd} b \"c\u{fffd}\"");
+        // A line without words leaves nothing behind.
+        let sp = split_braces(LineBuf::physical(FileId(0), 1, b"  "));
+        assert!(!to_line(&sp, &mut out, &mut Vec::new()));
+        assert_eq!(out.len(), 1);
     }
 
     #[test]

@@ -69,13 +69,13 @@ pub fn parse_address_entry(
 ) -> Option<VirtualAddress> {
     let toks = &entry.line.tokens;
     let first = toks.first()?;
-    let (ip, prefix) = parse_ip_with_prefix(ctx, &first.text, first.loc)?;
+    let (ip, prefix) = parse_ip_with_prefix(ctx, first.text, first.loc)?;
     let mut a = VirtualAddress::new(ip);
     a.prefix = prefix;
     a.loc = Some(first.loc);
     let mut i = 1;
     while let Some(tok) = toks.get(i) {
-        let opt = tok.text.as_str();
+        let opt = tok.text;
         let takes_param = matches!(
             opt,
             "dev"
@@ -95,7 +95,7 @@ pub fn parse_address_entry(
             );
             break;
         }
-        let p = param.map(|t| t.text.clone()).unwrap_or_default();
+        let p = param.map(|t| t.text.to_string()).unwrap_or_default();
         match opt {
             "dev" => {
                 if a.dev.is_some() {
@@ -301,7 +301,7 @@ fn check_route(ctx: &mut Ctx, entry: &Node) -> bool {
     let mut protocol: Option<&str> = None;
     let mut i = 0;
     while let Some(t) = toks.get(i) {
-        let w = t.text.as_str();
+        let w = t.text;
         let next = toks.get(i + 1);
         match w {
             "inet" | "inet6" | "onlink" => {}
@@ -324,9 +324,9 @@ fn check_route(ctx: &mut Ctx, entry: &Node) -> bool {
                     ctx.warn(t.loc, "\"gw\" for routes is deprecated. Please use \"via\"");
                 }
                 let ok = if w == "from" {
-                    parse_prefix_text(&v.text).is_some() || v.text == "default"
+                    parse_prefix_text(v.text).is_some() || v.text == "default"
                 } else {
-                    parse_ip_text(&v.text).is_some()
+                    parse_ip_text(v.text).is_some()
                 };
                 if !ok {
                     ctx.warn(v.loc, format!("invalid route {w} address {}", v.text));
@@ -351,7 +351,7 @@ fn check_route(ctx: &mut Ctx, entry: &Node) -> bool {
             "encap" => break,
             _ if ROUTE_VALUE.contains(&w) => {
                 if w == "protocol" || w == "proto" {
-                    protocol = next.map(|x| x.text.as_str());
+                    protocol = next.map(|x| x.text);
                 }
                 i += if next.is_some_and(|x| x.text == "lock") {
                     3
@@ -365,14 +365,11 @@ fn check_route(ctx: &mut Ctx, entry: &Node) -> bool {
                 if w == "to" {
                     j += 1;
                 }
-                if toks
-                    .get(j)
-                    .is_some_and(|x| ROUTE_TYPES.contains(&x.text.as_str()))
-                {
+                if toks.get(j).is_some_and(|x| ROUTE_TYPES.contains(&x.text)) {
                     j += 1;
                 }
                 let Some(d) = toks.get(j) else { break };
-                let text = d.text.as_str();
+                let text = d.text;
                 let special = matches!(text, "default" | "any" | "all" | "default6");
                 if !special && parse_ip_with_prefix(ctx, text, d.loc).is_none() {
                     ctx.warn(d.loc, format!("unknown route keyword {text}"));
@@ -439,15 +436,15 @@ fn check_rule(ctx: &mut Ctx, entry: &Node) -> bool {
     let mut has_pref = false;
     let mut i = 0;
     while let Some(t) = toks.get(i) {
-        let w = t.text.as_str();
+        let w = t.text;
         match w {
             "from" | "to" => {
                 let Some(v) = toks.get(i + 1) else {
                     ctx.warn(t.loc, format!("No value specified for rule option {w}"));
                     return false;
                 };
-                if !matches!(v.text.as_str(), "all" | "any" | "default")
-                    && parse_prefix_text(&v.text).is_none()
+                if !matches!(v.text, "all" | "any" | "default")
+                    && parse_prefix_text(v.text).is_none()
                 {
                     ctx.warn(v.loc, format!("Invalid rule {w} address {}", v.text));
                     return false;
@@ -488,7 +485,12 @@ pub fn parse_route_entry(ctx: &mut Ctx, entry: &Node, is_rule: bool) -> Option<R
         check_route(ctx, entry)
     };
     ok.then(|| RouteSpec {
-        words: entry.line.tokens.iter().map(|t| t.text.clone()).collect(),
+        words: entry
+            .line
+            .tokens
+            .iter()
+            .map(|t| t.text.to_string())
+            .collect(),
         loc: Some(entry.loc()),
     })
 }

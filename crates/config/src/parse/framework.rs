@@ -39,7 +39,7 @@
 //! usually is one line: `if let Some(v) = c.u32_arg(n, 0, 1, 255) { x.field = v }`.
 //! Handlers must never panic: use the `*_arg` helpers, which report a missing parameter.
 
-use crate::diag::{ConfigClass, Diagnostic};
+use crate::diag::{ConfigClass, Diagnostic, DiagnosticLimit};
 use crate::lexer::{Line, Token};
 use crate::source::Loc;
 use std::net::IpAddr;
@@ -47,16 +47,16 @@ use std::time::Duration;
 
 /// One keyword line and, if it opened one, its block.
 #[derive(Debug, Clone)]
-pub struct Node {
+pub struct Node<'a> {
     /// The keyword line (a trailing `{` is still among its tokens; use [`Line::args`]).
-    pub line: Line,
+    pub line: Line<'a>,
     /// The lines of the block this line opened, if any.
-    pub block: Option<Vec<Node>>,
+    pub block: Option<Vec<Node<'a>>>,
 }
 
-impl Node {
+impl<'a> Node<'a> {
     /// The keyword.
-    pub fn keyword(&self) -> &str {
+    pub fn keyword(&self) -> &'a str {
         self.line.keyword()
     }
 
@@ -66,22 +66,22 @@ impl Node {
     }
 
     /// The arguments after the keyword (without a trailing `{`).
-    pub fn args(&self) -> &[Token] {
+    pub fn args(&self) -> &'a [Token<'a>] {
         self.line.args()
     }
 
     /// Argument `i` (0 = first word after the keyword), if present.
-    pub fn arg(&self, i: usize) -> Option<&Token> {
+    pub fn arg(&self, i: usize) -> Option<&'a Token<'a>> {
         self.args().get(i)
     }
 
     /// The block's nodes (empty when the line opened no block).
-    pub fn children(&self) -> &[Node] {
+    pub fn children(&self) -> &[Node<'a>] {
         self.block.as_deref().unwrap_or(&[])
     }
 
     /// The line's text after the keyword, quotes kept (for script-type values).
-    pub fn rest_raw(&self) -> &str {
+    pub fn rest_raw(&self) -> &'a str {
         let raw = self.line.raw.trim_start();
         let kw = self.keyword();
         // The raw text starts with the keyword unless it was quoted.
@@ -111,7 +111,7 @@ pub enum Body {
 }
 
 /// A handler: fills the block's model value `T` from one keyword node.
-pub type Handler<T> = fn(&mut Ctx, &mut T, &Node);
+pub type Handler<T> = fn(&mut Ctx, &mut T, &Node<'_>);
 
 /// One entry of a block's keyword table.
 pub struct Keyword<T> {
@@ -163,17 +163,19 @@ pub const fn either<T>(name: &'static str, handler: Handler<T>) -> Keyword<T> {
 /// the blocks defined so far (for duplicate checks in constant time).
 #[derive(Debug, Default)]
 pub struct Ctx {
-    /// Everything reported so far, in order.
+    /// Everything reported so far, in order (within [`Ctx::limit`]).
     pub diags: Vec<Diagnostic>,
+    /// How many diagnostics are kept; the rest are only counted.
+    pub limit: DiagnosticLimit,
     /// Names defined so far, per kind of block (see [`Ctx::define`]).
     names: std::collections::HashMap<&'static str, std::collections::HashSet<String>>,
 }
 
 /// Builds the block tree from logical lines, reporting brace mismatches.
-pub fn build_tree(lines: Vec<Line>, ctx: &mut Ctx) -> Vec<Node> {
+pub fn build_tree<'a>(lines: Vec<Line<'a>>, ctx: &mut Ctx) -> Vec<Node<'a>> {
     // Stack of open blocks: the node that opened it and the children collected so far.
-    let mut stack: Vec<(Node, Vec<Node>)> = Vec::new();
-    let mut top: Vec<Node> = Vec::new();
+    let mut stack: Vec<(Node<'a>, Vec<Node<'a>>)> = Vec::new();
+    let mut top: Vec<Node<'a>> = Vec::new();
     for line in lines {
         if line.is_close() {
             match stack.pop() {
@@ -231,7 +233,10 @@ pub fn build_tree(lines: Vec<Line>, ctx: &mut Ctx) -> Vec<Node> {
     top
 }
 
-fn current<'a>(stack: &'a mut [(Node, Vec<Node>)], top: &'a mut Vec<Node>) -> &'a mut Vec<Node> {
+fn current<'s, 'a>(
+    stack: &'s mut [(Node<'a>, Vec<Node<'a>>)],
+    top: &'s mut Vec<Node<'a>>,
+) -> &'s mut Vec<Node<'a>> {
     match stack.last_mut() {
         Some((_, children)) => children,
         None => top,
@@ -239,7 +244,7 @@ fn current<'a>(stack: &'a mut [(Node, Vec<Node>)], top: &'a mut Vec<Node>) -> &'
 }
 
 /// Walks the nodes of one block with its keyword table, calling each keyword's handler.
-pub fn walk<T>(ctx: &mut Ctx, target: &mut T, nodes: &[Node], table: &[Keyword<T>]) {
+pub fn walk<T>(ctx: &mut Ctx, target: &mut T, nodes: &[Node<'_>], table: &[Keyword<T>]) {
     for node in nodes {
         let name = node.keyword();
         if node.line.is_open() {
@@ -290,8 +295,12 @@ pub fn ignore<T>(_: &mut Ctx, _: &mut T, _: &Node) {}
 
 /// The closest candidate to `word` by edit distance, if it is close enough to be a typo.
 pub fn did_you_mean<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (word.chars().count() / 3).clamp(1, 3);
+    let len = word.chars().count();
+    let limit = (len / 3).clamp(1, 3);
+    // The distance is at least the difference in length: skipping those candidates keeps a
+    // huge unknown word (a runaway macro expansion) from costing length x candidates.
     candidates
+        .filter(|c| c.chars().count().abs_diff(len) <= limit)
         .map(|c| (edit_distance(word, c), c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
@@ -335,7 +344,7 @@ impl Ctx {
 
     /// The entries of a value block (`virtual_ipaddress { ... }`, `track_script { ... }`):
     /// its lines. Words between the keyword and the `{` are reported like keepalived does.
-    pub fn value_block<'n>(&mut self, node: &'n Node) -> &'n [Node] {
+    pub fn value_block<'n, 'a>(&mut self, node: &'n Node<'a>) -> &'n [Node<'a>] {
         if let Some(extra) = node.arg(0) {
             self.push(
                 Diagnostic::warning(
@@ -352,9 +361,11 @@ impl Ctx {
         node.children()
     }
 
-    /// Records a diagnostic.
+    /// Records a diagnostic (unless [`Ctx::limit`] leaves it out).
     pub fn push(&mut self, d: Diagnostic) {
-        self.diags.push(d);
+        if self.limit.admit(&d) {
+            self.diags.push(d);
+        }
     }
 
     /// A `General` warning at `loc` (keepalived counts its warnings as config errors).
@@ -377,6 +388,10 @@ impl Ctx {
         let name = node.keyword();
         let mut d = Diagnostic::warning(Some(node.loc()), format!("unknown keyword '{name}'"))
             .with_len(name.chars().count());
+        // Counted either way; the hint is only worth finding for one that is shown.
+        if !self.limit.admit(&d) {
+            return;
+        }
         if let Some(best) = did_you_mean(name, known) {
             d = d.with_hint(format!("did you mean '{best}'?"));
         } else if let Some(home) = super::keyword_home(name) {
@@ -384,7 +399,7 @@ impl Ctx {
         } else if node.block.is_some() {
             d = d.with_hint("its whole block is skipped");
         }
-        self.push(d);
+        self.diags.push(d);
     }
 
     /// Accepts a keyword keepalived knows but keepalived-rs does not implement: a warning
@@ -402,7 +417,7 @@ impl Ctx {
     }
 
     /// Argument `i` of `node`, reporting a missing parameter when absent.
-    pub fn arg<'n>(&mut self, node: &'n Node, i: usize) -> Option<&'n Token> {
+    pub fn arg<'a>(&mut self, node: &Node<'a>, i: usize) -> Option<&'a Token<'a>> {
         let tok = node.arg(i);
         if tok.is_none() {
             let name = node.keyword();
@@ -421,8 +436,8 @@ impl Ctx {
     }
 
     /// Argument `i` as a string, reporting a missing parameter.
-    pub fn str_arg(&mut self, node: &Node, i: usize) -> Option<String> {
-        self.arg(node, i).map(|t| t.text.clone())
+    pub fn str_arg(&mut self, node: &Node<'_>, i: usize) -> Option<String> {
+        self.arg(node, i).map(|t| t.text.to_string())
     }
 
     /// Parses `tok` as a decimal integer in `[min, max]` with keepalived's messages.
@@ -434,7 +449,7 @@ impl Ctx {
             );
             return None;
         }
-        match parse_int_text(&tok.text) {
+        match parse_int_text(tok.text) {
             None => {
                 self.push(
                     Diagnostic::warning(Some(tok.loc), format!("invalid number '{}'", tok.text))
@@ -488,7 +503,7 @@ impl Ctx {
 
     /// Parses a boolean word: `on|off|true|false|yes|no` (case-insensitive).
     pub fn boolean(&mut self, tok: &Token) -> Option<bool> {
-        let v = parse_bool_text(&tok.text);
+        let v = parse_bool_text(tok.text);
         if v.is_none() {
             self.push(
                 Diagnostic::warning(
@@ -539,9 +554,9 @@ impl Ctx {
                     }
                 })
                 .map(|d| format!("{}.{:06}", d.as_secs(), d.subsec_micros()))
-                .unwrap_or_else(|| tok.text.clone())
+                .unwrap_or_else(|| tok.text.to_string())
             }
-            _ => tok.text.clone(),
+            _ => tok.text.to_string(),
         };
         match parse_timer_text(&text) {
             None => {
@@ -584,7 +599,7 @@ impl Ctx {
 
     /// Parses an IPv4 or IPv6 address (no prefix).
     pub fn ip(&mut self, tok: &Token) -> Option<IpAddr> {
-        let v = parse_ip_text(&tok.text);
+        let v = parse_ip_text(tok.text);
         if v.is_none() {
             self.push(
                 Diagnostic::warning(Some(tok.loc), format!("Invalid IP address '{}'", tok.text))
@@ -602,7 +617,7 @@ impl Ctx {
 
     /// Parses `IP[/len]`; the prefix length is checked against the family.
     pub fn prefix(&mut self, tok: &Token) -> Option<(IpAddr, Option<u8>)> {
-        let v = parse_prefix_text(&tok.text);
+        let v = parse_prefix_text(tok.text);
         if v.is_none() {
             self.push(
                 Diagnostic::warning(
@@ -617,8 +632,8 @@ impl Ctx {
 
     /// Parses an interface name (at most 15 bytes, no `/`, no whitespace, not `.`/`..`).
     pub fn ifname(&mut self, tok: &Token) -> Option<String> {
-        if valid_ifname(&tok.text) {
-            Some(tok.text.clone())
+        if valid_ifname(tok.text) {
+            Some(tok.text.to_string())
         } else {
             self.push(
                 Diagnostic::warning(
@@ -866,18 +881,19 @@ mod tests {
     use crate::source::SourceMap;
     use std::path::Path;
 
-    fn tree(text: &str) -> (Vec<Node>, Ctx) {
+    fn tree(text: &str) -> (Vec<Node<'static>>, Ctx) {
         let mut sm = SourceMap::new();
         let mut d = Vec::new();
-        let lines = lex_str(
+        let lexed: &'static crate::lexer::Lexed = Box::leak(Box::new(lex_str(
             Path::new("t.conf"),
             text.to_string(),
             &PreprocessOptions::default(),
             &mut sm,
             &mut d,
-        );
+        )));
+        let tokens: &'static [Token<'static>] = Box::leak(lexed.tokens().into_boxed_slice());
         let mut ctx = Ctx::new();
-        let t = build_tree(lines, &mut ctx);
+        let t = build_tree(lexed.lines(tokens), &mut ctx);
         (t, ctx)
     }
 

@@ -23,7 +23,7 @@ fn opt_bool(ctx: &mut Ctx, node: &Node) -> Option<bool> {
     match node.arg(0) {
         None => Some(true),
         Some(t) => {
-            let v = parse_bool_text(&t.text);
+            let v = parse_bool_text(t.text);
             if v.is_none() {
                 ctx.warn(
                     t.loc,
@@ -57,8 +57,8 @@ fn fifo(ctx: &mut Ctx, g: &mut GlobalDefs, node: &Node) {
     let f = fifo_slot(g, node.keyword());
     f.path = Some(path);
     f.user = node.arg(1).map(|u| ScriptUser {
-        user: u.text.clone(),
-        group: node.arg(2).map(|t| t.text.clone()),
+        user: u.text.to_string(),
+        group: node.arg(2).map(|t| t.text.to_string()),
     });
 }
 
@@ -164,14 +164,14 @@ fn smtp_server(ctx: &mut Ctx, g: &mut GlobalDefs, node: &Node) {
     let Some(host) = ctx.arg(node, 0) else { return };
     let port = match node.arg(1) {
         None => Some(25),
-        Some(p) => super::framework::parse_int_text(&p.text)
+        Some(p) => super::framework::parse_int_text(p.text)
             .filter(|v| (1..=65535).contains(v))
             .and_then(|v| u16::try_from(v).ok()),
     };
     match port {
         Some(port) => {
             g.smtp_server = Some(SmtpServer {
-                host: host.text.clone(),
+                host: host.text.to_string(),
                 port,
                 loc: Some(node.loc()),
             })
@@ -181,7 +181,7 @@ fn smtp_server(ctx: &mut Ctx, g: &mut GlobalDefs, node: &Node) {
             format!(
                 "Invalid smtp server {} {}",
                 host.text,
-                node.arg(1).map_or("", |t| t.text.as_str())
+                node.arg(1).map_or("", |t| t.text)
             ),
         ),
     }
@@ -198,8 +198,8 @@ fn lvs_sync_daemon(ctx: &mut Ctx, g: &mut GlobalDefs, node: &Node) {
     let args = node.args();
     let mut i = 1;
     if let Some(t) = args.get(1) {
-        if !matches!(t.text.as_str(), "id" | "maxlen" | "port" | "ttl" | "group") {
-            d.vrrp_instance = Some(t.text.clone());
+        if !matches!(t.text, "id" | "maxlen" | "port" | "ttl" | "group") {
+            d.vrrp_instance = Some(t.text.to_string());
             i = 2;
         }
     }
@@ -211,7 +211,7 @@ fn lvs_sync_daemon(ctx: &mut Ctx, g: &mut GlobalDefs, node: &Node) {
             );
             break;
         };
-        match t.text.as_str() {
+        match t.text {
             "id" => d.sync_id = ctx.int(v, 0, 255).and_then(|x| u8::try_from(x).ok()),
             "maxlen" => match ctx.int(v, 1, 65507) {
                 Some(x) => d.maxlen = u16::try_from(x).ok(),
@@ -251,7 +251,7 @@ fn lvs_timeouts(ctx: &mut Ctx, g: &mut GlobalDefs, node: &Node) {
         let val = ctx
             .int(v, 0, 86400 * 31)
             .map(|x| Duration::from_secs(u64::try_from(x).unwrap_or(0)));
-        match t.text.as_str() {
+        match t.text {
             "tcp" => g.lvs_timeouts.tcp = val,
             "tcpfin" => g.lvs_timeouts.tcpfin = val,
             "udp" => g.lvs_timeouts.udp = val,
@@ -271,7 +271,7 @@ fn lvs_timeouts(ctx: &mut Ctx, g: &mut GlobalDefs, node: &Node) {
 fn mcast_group(ctx: &mut Ctx, g: &mut GlobalDefs, node: &Node) {
     let Some(tok) = ctx.arg(node, 0) else { return };
     let v6 = node.keyword().ends_with('6');
-    match parse_ip_text(&tok.text) {
+    match parse_ip_text(tok.text) {
         Some(IpAddr::V4(a)) if !v6 && a.is_multicast() => g.vrrp_mcast_group4 = a,
         Some(IpAddr::V6(a)) if v6 && a.is_multicast() => g.vrrp_mcast_group6 = a,
         _ => ctx.warn(
@@ -306,7 +306,7 @@ pub(crate) const GLOBAL: &[Keyword<GlobalDefs>] = &[
     block("notification_email", |c, g, n| {
         for e in n.children() {
             g.notification_email
-                .extend(e.line.tokens.iter().map(|t| t.text.clone()));
+                .extend(e.line.tokens.iter().map(|t| t.text.to_string()));
         }
         if n.children().is_empty() {
             c.warn(n.loc(), "Warning - empty notification_email block");
@@ -346,7 +346,7 @@ pub(crate) const GLOBAL: &[Keyword<GlobalDefs>] = &[
     }),
     kw("vrrp_garp_master_refresh", |c, g, n| {
         let Some(tok) = c.arg(n, 0) else { return };
-        match super::framework::parse_int_text(&tok.text) {
+        match super::framework::parse_int_text(tok.text) {
             Some(v) if (0..=i128::from(u32::MAX)).contains(&v) => {
                 g.vrrp_garp_master_refresh = Duration::from_secs(u64::try_from(v).unwrap_or(0))
             }
@@ -409,7 +409,7 @@ pub(crate) const GLOBAL: &[Keyword<GlobalDefs>] = &[
         }
     }),
     kw("vrrp_iptables", |c, g, n| {
-        g.vrrp_iptables = Some(n.args().iter().map(|t| t.text.clone()).collect());
+        g.vrrp_iptables = Some(n.args().iter().map(|t| t.text.to_string()).collect());
         c.push(
             crate::diag::Diagnostic::warning(
                 Some(n.loc()),
@@ -421,12 +421,12 @@ pub(crate) const GLOBAL: &[Keyword<GlobalDefs>] = &[
         }
     }),
     kw("vrrp_ipsets", |_, g, n| {
-        g.vrrp_ipsets = Some(n.args().iter().map(|t| t.text.clone()).collect())
+        g.vrrp_ipsets = Some(n.args().iter().map(|t| t.text.to_string()).collect())
     }),
     kw("nftables", |_, g, n| {
         g.nftables = Some(
             n.arg(0)
-                .map_or_else(|| "keepalived".to_string(), |t| t.text.clone()),
+                .map_or_else(|| "keepalived".to_string(), |t| t.text.to_string()),
         )
     }),
     kw("nftables_priority", not_impl),
@@ -486,7 +486,7 @@ pub(crate) const GLOBAL: &[Keyword<GlobalDefs>] = &[
         if let Some(user) = c.str_arg(n, 0) {
             g.script_user = Some(ScriptUser {
                 user,
-                group: n.arg(1).map(|t| t.text.clone()),
+                group: n.arg(1).map(|t| t.text.to_string()),
             });
             g.script_user_loc = Some(n.loc());
         }
@@ -503,10 +503,16 @@ pub(crate) const GLOBAL: &[Keyword<GlobalDefs>] = &[
     kw("lvs_sync_daemon", lvs_sync_daemon),
     kw("lvs_flush", |_, g, _| g.lvs_flush = true),
     kw("lvs_flush_on_stop", |_, g, n| {
-        g.lvs_flush_on_stop = Some(n.arg(0).map_or_else(|| "ALL".into(), |t| t.text.clone()))
+        g.lvs_flush_on_stop = Some(
+            n.arg(0)
+                .map_or_else(|| "ALL".into(), |t| t.text.to_string()),
+        )
     }),
     kw("lvs_flush_onstop", |_, g, n| {
-        g.lvs_flush_on_stop = Some(n.arg(0).map_or_else(|| "ALL".into(), |t| t.text.clone()))
+        g.lvs_flush_on_stop = Some(
+            n.arg(0)
+                .map_or_else(|| "ALL".into(), |t| t.text.to_string()),
+        )
     }),
     kw("lvs_timeouts", lvs_timeouts),
     kw("notify_fifo", fifo),
@@ -611,7 +617,7 @@ fn umask(c: &mut Ctx, g: &mut GlobalDefs, n: &Node) {
             c.warn(n.loc(), "Extra parameter(s) to umask option");
             return;
         }
-        let t = first.text.as_str();
+        let t = first.text;
         let v = if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
             u32::from_str_radix(h, 16).ok()
         } else if t.len() > 1 && t.starts_with('0') {
@@ -636,7 +642,7 @@ fn umask(c: &mut Ctx, g: &mut GlobalDefs, n: &Node) {
         ("IWOTH", 0o002),
         ("IXOTH", 0o001),
     ];
-    let text: String = n.args().iter().map(|t| t.text.as_str()).collect();
+    let text: String = n.args().iter().map(|t| t.text).collect();
     let mut bits = 0;
     for part in text.split('|') {
         match BITS.iter().find(|(name, _)| *name == part) {

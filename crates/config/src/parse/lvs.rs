@@ -15,7 +15,6 @@ use crate::lexer::Token;
 use crate::model::lvs::*;
 use crate::model::{Config, Script, ScriptUser};
 use crate::source::Loc;
-use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
@@ -48,7 +47,7 @@ fn true_false(s: &str) -> Option<bool> {
 fn opt_flag(c: &mut Ctx, n: &Node, what: &str) -> Option<bool> {
     match n.arg(0) {
         None => Some(true),
-        Some(t) => match true_false(&t.text) {
+        Some(t) => match true_false(t.text) {
             Some(b) => Some(b),
             None => {
                 c.warn(t.loc, format!("Invalid {what} parameter {}", t.text));
@@ -65,7 +64,7 @@ fn unsigned(c: &mut Ctx, n: &Node, min: u32, max: u32, msg: &str) -> Option<u32>
     let v = c.int(&tok, i64::from(min), i64::from(max));
     let out = v.and_then(|v| u32::try_from(v).ok());
     if out.is_none() && !msg.is_empty() {
-        let text = msg.replace("{}", &tok.text);
+        let text = msg.replace("{}", tok.text);
         c.warn(tok.loc, text);
     }
     out
@@ -76,20 +75,19 @@ fn timer(c: &mut Ctx, n: &Node, min: Duration, max: Duration, msg: &str) -> Opti
     let tok = trimmed(c.arg(n, 0)?);
     let v = c.timer(&tok, min, max);
     if v.is_none() {
-        c.warn(tok.loc, msg.replace("{}", &tok.text));
+        c.warn(tok.loc, msg.replace("{}", tok.text));
     }
     v
 }
 
 /// keepalived skips leading blanks in numbers (`weight "  5"`).
-fn trimmed(tok: &Token) -> Cow<'_, Token> {
-    if tok.text.starts_with([' ', '\t']) {
-        let mut t = tok.clone();
-        t.text = t.text.trim_start().to_string();
-        Cow::Owned(t)
+fn trimmed<'a>(tok: &Token<'a>) -> Token<'a> {
+    let text = if tok.text.starts_with([' ', '\t']) {
+        tok.text.trim_start()
     } else {
-        Cow::Borrowed(tok)
-    }
+        tok.text
+    };
+    Token { text, ..*tok }
 }
 
 /// A port given to `virtual_server`/`real_server`/`sorry_server`: `None` or all zeros means
@@ -154,7 +152,7 @@ fn ssl_file(c: &mut Ctx, n: &Node, slot: &mut Option<String>, what: &str) {
     if slot.is_some() {
         c.warn(n.loc(), format!("SSL {what} already specified - replacing"));
     }
-    *slot = Some(v.text.clone());
+    *slot = Some(v.text.to_string());
 }
 
 /// The top-level `SSL { password; ca; certificate; key }` block.
@@ -220,7 +218,7 @@ fn vsg_entry(c: &mut Ctx, gname: &str, n: &Node) -> Option<VsgMember> {
     let first = n.keyword();
     if first == "fwmark" {
         let tok = c.arg(n, 0)?;
-        let mark = match parse_int_text(&tok.text).and_then(|v| u32::try_from(v).ok()) {
+        let mark = match parse_int_text(tok.text).and_then(|v| u32::try_from(v).ok()) {
             Some(m) => m,
             None => {
                 c.warn(
@@ -234,7 +232,7 @@ fn vsg_entry(c: &mut Ctx, gname: &str, n: &Node) -> Option<VsgMember> {
                 return None;
             }
         };
-        let family = match n.arg(1).map(|t| t.text.as_str()) {
+        let family = match n.arg(1).map(|t| t.text) {
             None => None,
             Some("inet") => Some(IpFamily::Inet),
             Some("inet6") => Some(IpFamily::Inet6),
@@ -249,7 +247,7 @@ fn vsg_entry(c: &mut Ctx, gname: &str, n: &Node) -> Option<VsgMember> {
         return Some(VsgMember::Fwmark { mark, family });
     }
 
-    let port_str = n.arg(0).map(|t| t.text.as_str());
+    let port_str = n.arg(0).map(|t| t.text);
     let bad_addr = |c: &mut Ctx| {
         let shown = match port_str {
             Some(p) => format!("{first} /port/{p}"),
@@ -514,7 +512,7 @@ const VIRTUAL_SERVER: &[Keyword<VsState>] = &[
         }
     }),
     kw("virtualhost", |c, s, n| match n.arg(0) {
-        Some(t) => s.vs.virtualhost = Some(t.text.clone()),
+        Some(t) => s.vs.virtualhost = Some(t.text.to_string()),
         None => c.warn(n.loc(), "virtual server virtualhost missing"),
     }),
     kw("snmp_name", |c, s, n| {
@@ -524,14 +522,14 @@ const VIRTUAL_SERVER: &[Keyword<VsState>] = &[
                 "virtual server snmp_name missing or extra parameters",
             );
         } else {
-            s.vs.snmp_name = n.arg(0).map(|t| t.text.clone());
+            s.vs.snmp_name = n.arg(0).map(|t| t.text.to_string());
         }
     }),
     kw("alpha", |_, s, _| s.vs.alpha = true),
     kw("omega", |_, s, _| s.vs.omega = true),
     kw("quorum_up", |c, s, n| {
         if s.vs.quorum_up.is_some() {
-            let what = n.arg(0).map(|t| t.text.as_str()).unwrap_or("");
+            let what = n.arg(0).map(|t| t.text).unwrap_or("");
             c.warn(
                 n.loc(),
                 format!(
@@ -545,7 +543,7 @@ const VIRTUAL_SERVER: &[Keyword<VsState>] = &[
     }),
     kw("quorum_down", |c, s, n| {
         if s.vs.quorum_down.is_some() {
-            let what = n.arg(0).map(|t| t.text.as_str()).unwrap_or("");
+            let what = n.arg(0).map(|t| t.text).unwrap_or("");
             c.warn(
                 n.loc(),
                 format!(
@@ -559,7 +557,7 @@ const VIRTUAL_SERVER: &[Keyword<VsState>] = &[
     }),
     kw("quorum", |c, s, n| {
         let q = unsigned(c, n, 1, u32::MAX, "").unwrap_or_else(|| {
-            let v = n.arg(0).map(|t| t.text.as_str()).unwrap_or("");
+            let v = n.arg(0).map(|t| t.text).unwrap_or("");
             c.warn(
                 n.loc(),
                 format!("Quorum {v} must be in [1, {}]. Setting to 1.", u32::MAX),
@@ -636,8 +634,8 @@ pub fn virtual_server(ctx: &mut Ctx, config: &mut Config, node: &Node) {
 }
 
 fn vs_key(c: &mut Ctx, n: &Node) -> Option<VirtualServerKey> {
-    let p1 = c.arg(n, 0)?.text.clone();
-    let p2 = n.arg(1).map(|t| t.text.clone());
+    let p1 = c.arg(n, 0)?.text.to_string();
+    let p2 = n.arg(1).map(|t| t.text.to_string());
     match p1.as_str() {
         "group" => {
             let Some(g) = p2 else {
@@ -786,13 +784,13 @@ fn forwarding(
     let mut i = 1;
     let keep = Some(ForwardingMethod::Tun(before));
     while let Some(tok) = args.get(i) {
-        match tok.text.as_str() {
+        match tok.text {
             "type" => {
                 let Some(t) = args.get(i + 1) else {
                     c.warn(n.loc(), format!("Missing tunnel type for {s_type} server."));
                     return keep;
                 };
-                kind = match t.text.as_str() {
+                kind = match t.text {
                     "ipip" => "ipip",
                     "gue" => "gue",
                     "gre" => "gre",
@@ -814,7 +812,7 @@ fn forwarding(
                     );
                     return keep;
                 };
-                match parse_int_text(&p.text).and_then(|v| u16::try_from(v).ok()) {
+                match parse_int_text(p.text).and_then(|v| u16::try_from(v).ok()) {
                     Some(v) if v >= 1 => port = v,
                     _ => {
                         c.warn(
@@ -907,7 +905,7 @@ fn vs_sorry_server(c: &mut Ctx, s: &mut VsState, n: &Node) {
     let Some(ip_text) = arg_text(c, n) else {
         return;
     };
-    let port = port_text(n.arg(1).map(|t| t.text.as_str()));
+    let port = port_text(n.arg(1).map(|t| t.text));
     match (parse_ip_text(&ip_text), port) {
         (Some(ip), Ok(port)) => {
             s.vs.sorry_server = Some(SorryServer {
@@ -1091,14 +1089,14 @@ const REAL_SERVER: &[Keyword<RsState>] = &[
         }
     }),
     kw("virtualhost", |c, s, n| match n.arg(0) {
-        Some(t) => s.rs.virtualhost = Some(t.text.clone()),
+        Some(t) => s.rs.virtualhost = Some(t.text.to_string()),
         None => c.warn(n.loc(), "real server virtualhost missing"),
     }),
     kw("snmp_name", |c, s, n| {
         if n.args().len() != 1 {
             c.warn(n.loc(), "real server snmp_name missing or extra parameters");
         } else {
-            s.rs.snmp_name = n.arg(0).map(|t| t.text.clone());
+            s.rs.snmp_name = n.arg(0).map(|t| t.text.to_string());
         }
     }),
     block("TCP_CHECK", tcp_check),
@@ -1117,7 +1115,7 @@ fn real_server(c: &mut Ctx, s: &mut VsState, n: &Node) {
     let Some(ip_text) = arg_text(c, n) else {
         return;
     };
-    let port_arg = n.arg(1).map(|t| t.text.clone());
+    let port_arg = n.arg(1).map(|t| t.text.to_string());
     let (ip, port) = match (parse_ip_text(&ip_text), port_text(port_arg.as_deref())) {
         (Some(ip), Ok(port)) => (ip, port),
         _ => {
@@ -1418,7 +1416,7 @@ const HTTP_GET: &[Keyword<HttpState>] = checker_table!(
             }
         }),
         kw("virtualhost", |c, s, n| match n.arg(0) {
-            Some(t) => s.chk.virtualhost = Some(t.text.clone()),
+            Some(t) => s.chk.virtualhost = Some(t.text.to_string()),
             None => c.warn(n.loc(), "HTTP_GET virtualhost name missing"),
         }),
         kw("http_protocol", |c, s, n| {
@@ -1426,7 +1424,7 @@ const HTTP_GET: &[Keyword<HttpState>] = checker_table!(
                 c.warn(n.loc(), "Missing http_protocol version");
                 return;
             };
-            s.chk.http_protocol = match t.text.as_str() {
+            s.chk.http_protocol = match t.text {
                 "1.0" => Some(HttpProtocol::Http10),
                 "1.1" => Some(HttpProtocol::Http11),
                 "1.0C" | "1.0c" => Some(HttpProtocol::Http10Close),
@@ -1494,7 +1492,7 @@ const URL: &[Keyword<UrlState>] = &[
     kw("digest", url_digest),
     kw("status_code", url_status_code),
     kw("virtualhost", |c, s, n| match n.arg(0) {
-        Some(t) => s.url.virtualhost = Some(t.text.clone()),
+        Some(t) => s.url.virtualhost = Some(t.text.to_string()),
         None => c.warn(n.loc(), "Missing HTTP_GET virtualhost name"),
     }),
     kw("regex", |c, s, n| {
@@ -1508,8 +1506,8 @@ const URL: &[Keyword<UrlState>] = &[
     kw("regex_no_match", |_, s, _| s.url.regex_no_match = true),
     kw("regex_options", |c, s, n| {
         for t in n.args() {
-            if REGEX_OPTIONS.contains(&t.text.as_str()) {
-                s.url.regex_options.push(t.text.clone());
+            if REGEX_OPTIONS.contains(&t.text) {
+                s.url.regex_options.push(t.text.to_string());
             } else {
                 // keepalived skips unknown names without a word; say so, without counting.
                 c.note_warn(
@@ -1567,7 +1565,7 @@ fn regex_offset(c: &mut Ctx, n: &Node, which: &str) -> Option<u64> {
 
 fn url_digest(c: &mut Ctx, s: &mut UrlState, n: &Node) {
     let Some(t) = c.arg(n, 0) else { return };
-    let d = t.text.clone();
+    let d = t.text.to_string();
     if s.url.digest.is_some() {
         c.warn(t.loc, format!("Digest '{d}' is a duplicate"));
         return;
@@ -1625,7 +1623,7 @@ pub fn parse_status_code(s: &str) -> Option<StatusCodeRange> {
 
 fn url_status_code(c: &mut Ctx, s: &mut UrlState, n: &Node) {
     for t in n.args() {
-        match parse_status_code(&t.text) {
+        match parse_status_code(t.text) {
             Some(r) => s.url.status_codes.push(r),
             None => c.warn(t.loc, format!("Invalid HTTP_GET status code '{}'", t.text)),
         }
@@ -1740,8 +1738,8 @@ const MISC_CHECK: &[Keyword<MiscState>] = checker_table!(
                 return;
             };
             s.user = Some(ScriptUser {
-                user: u.text.clone(),
-                group: n.arg(1).map(|t| t.text.clone()),
+                user: u.text.to_string(),
+                group: n.arg(1).map(|t| t.text.to_string()),
             });
         }),
     ]
@@ -1822,7 +1820,7 @@ const SMTP_CHECK: &[Keyword<SmtpState>] = checker_table!(
     SmtpState,
     [
         kw("helo_name", |c, s, n| match n.arg(0) {
-            Some(t) => s.chk.helo_name = Some(t.text.clone()),
+            Some(t) => s.chk.helo_name = Some(t.text.to_string()),
             None => c.warn(n.loc(), "SMTP_CHECK helo name missing"),
         }),
         block("host", |c, s, n| {
@@ -1945,7 +1943,7 @@ const UDP_CHECK: &[Keyword<UdpCheck>] = checker_table!(
                 c.warn(n.loc(), "UDP_CHECK payload requires a payload");
                 return;
             }
-            let text: Vec<&str> = n.args().iter().map(|t| t.text.as_str()).collect();
+            let text: Vec<&str> = n.args().iter().map(|t| t.text).collect();
             match parse_hex(&text.join(" "), false) {
                 Some(p) => s.payload = Some(p),
                 None => c.warn(n.loc(), "Invalid hex string for UDP_CHECK payload"),
@@ -1956,7 +1954,7 @@ const UDP_CHECK: &[Keyword<UdpCheck>] = checker_table!(
                 s.require_reply = Some(None);
                 return;
             }
-            let text: Vec<&str> = n.args().iter().map(|t| t.text.as_str()).collect();
+            let text: Vec<&str> = n.args().iter().map(|t| t.text).collect();
             let text = text.join(" ");
             if parse_hex(&text, true).is_none() {
                 c.warn(n.loc(), "Invalid hex string for UDP_CHECK reply");
@@ -2031,7 +2029,7 @@ const FILE_CHECK: &[Keyword<FileCheck>] = &[
             );
             return;
         };
-        let reverse = match n.arg(1).map(|t| t.text.as_str()) {
+        let reverse = match n.arg(1).map(|t| t.text) {
             None | Some("noreverse") => false,
             Some("reverse") => true,
             Some(other) => {
@@ -2066,7 +2064,7 @@ const BFD_CHECK: &[Keyword<BfdCheck>] = &[
             );
             return;
         }
-        let name = n.arg(0).map(|t| t.text.clone()).unwrap_or_default();
+        let name = n.arg(0).map(|t| t.text.to_string()).unwrap_or_default();
         if let Some(prev) = &s.name {
             c.warn(
                 n.loc(),

@@ -46,7 +46,7 @@ pub fn track_file(ctx: &mut Ctx, config: &mut Config, node: &Node) {
         ctx.arg(node, 0);
         return;
     };
-    if !ctx.define("track_file", &name.text) {
+    if !ctx.define("track_file", name.text) {
         ctx.warn(
             node.loc(),
             format!("track_file {} already defined", name.text),
@@ -54,7 +54,7 @@ pub fn track_file(ctx: &mut Ctx, config: &mut Config, node: &Node) {
         return;
     }
     let mut tf = TrackFile {
-        name: name.text.clone(),
+        name: name.text.to_string(),
         loc: Some(node.loc()),
         file: None,
         weight: 1,
@@ -127,7 +127,7 @@ pub fn track_process(ctx: &mut Ctx, config: &mut Config, node: &Node) {
         return;
     };
     let mut tp = TrackProcess {
-        name: name.text.clone(),
+        name: name.text.to_string(),
         loc: Some(node.loc()),
         process: None,
         params: Vec::new(),
@@ -189,7 +189,12 @@ const TRACK_PROCESS: &[Keyword<TrackProcess>] = &[
         }
         t.process = c.str_arg(n, 0);
         if n.args().len() > 1 {
-            t.params = n.args().iter().skip(1).map(|a| a.text.clone()).collect();
+            t.params = n
+                .args()
+                .iter()
+                .skip(1)
+                .map(|a| a.text.to_string())
+                .collect();
             if t.param_match == ParamMatch::None {
                 t.param_match = ParamMatch::Exact;
             }
@@ -197,7 +202,7 @@ const TRACK_PROCESS: &[Keyword<TrackProcess>] = &[
         }
     }),
     kw("param_match", |c, t, n| {
-        t.param_match = match n.arg(0).map(|a| a.text.as_str()) {
+        t.param_match = match n.arg(0).map(|a| a.text) {
             None => ParamMatch::Exact,
             Some("initial") => ParamMatch::Initial,
             Some("partial") => ParamMatch::Partial,
@@ -270,14 +275,14 @@ pub fn bfd_instance(ctx: &mut Ctx, config: &mut Config, node: &Node) {
         ctx.arg(node, 0);
         return;
     };
-    if !ctx.define("bfd_instance", &name.text) {
+    if !ctx.define("bfd_instance", name.text) {
         ctx.warn(
             node.loc(),
             format!("BFD instance {} already configured", name.text),
         );
         return;
     }
-    let mut b = BfdInstance::new(name.text.clone(), Some(node.loc()));
+    let mut b = BfdInstance::new(name.text.to_string(), Some(node.loc()));
     walk(ctx, &mut b, node.children(), BFD);
     if b.neighbor_ip.is_none() {
         // Kept (VRRP still knows the name for track_bfd) but never run.
@@ -337,7 +342,7 @@ const BFD: &[Keyword<BfdInstance>] = &[
 
 fn bfd_neighbor(c: &mut Ctx, b: &mut BfdInstance, n: &Node) {
     let Some(tok) = c.arg(n, 0) else { return };
-    match super::framework::parse_ip_text(&tok.text) {
+    match super::framework::parse_ip_text(tok.text) {
         Some(ip) => b.neighbor_ip = Some(ip),
         None => c.warn(
             tok.loc,
@@ -385,7 +390,7 @@ const GARP_GROUP: &[Keyword<GarpGroup>] = &[
         let before = g.interfaces.len();
         for e in n.children() {
             g.interfaces
-                .extend(e.line.tokens.iter().map(|t| t.text.clone()));
+                .extend(e.line.tokens.iter().map(|t| t.text.to_string()));
         }
         if g.interfaces.len() == before {
             c.warn(n.loc(), "Warning - empty garp_group interfaces block");
@@ -399,7 +404,7 @@ pub fn track_group(ctx: &mut Ctx, config: &mut Config, node: &Node) {
         ctx.warn(node.loc(), "track_group must have a name - skipping");
         return;
     };
-    if !ctx.define("track_group", &name.text) {
+    if !ctx.define("track_group", name.text) {
         ctx.warn(
             node.loc(),
             format!("track_group {} already defined", name.text),
@@ -407,7 +412,7 @@ pub fn track_group(ctx: &mut Ctx, config: &mut Config, node: &Node) {
         return;
     }
     let mut tg = TrackGroup {
-        name: name.text.clone(),
+        name: name.text.to_string(),
         group: Vec::new(),
         loc: Some(node.loc()),
     };
@@ -424,7 +429,8 @@ const TRACK_GROUP: &[Keyword<TrackGroup>] = &[super::framework::block("group", |
         return;
     }
     for e in n.children() {
-        t.group.extend(e.line.tokens.iter().map(|x| x.text.clone()));
+        t.group
+            .extend(e.line.tokens.iter().map(|x| x.text.to_string()));
     }
     if t.group.is_empty() {
         c.warn(
@@ -462,7 +468,7 @@ pub fn linkbeat_interfaces(ctx: &mut Ctx, config: &mut Config, node: &Node) {
     for e in ctx.value_block(node) {
         let toks = &e.line.tokens;
         let Some(first) = toks.first() else { continue };
-        let method = toks.get(1).map(|t| t.text.clone());
+        let method = toks.get(1).map(|t| t.text.to_string());
         if let Some(m) = &method {
             if !matches!(m.as_str(), "MII" | "ETHTOOL" | "IOCTL") || toks.len() > 2 {
                 ctx.warn(
@@ -472,7 +478,7 @@ pub fn linkbeat_interfaces(ctx: &mut Ctx, config: &mut Config, node: &Node) {
             }
         }
         config.linkbeat_interfaces.push(LinkbeatInterface {
-            interface: first.text.clone(),
+            interface: first.text.to_string(),
             method,
             loc: Some(first.loc),
         });
@@ -503,7 +509,7 @@ pub fn interface_up_down_delays(ctx: &mut Ctx, config: &mut Config, node: &Node)
             },
         };
         config.interface_up_down_delays.push(UpDownDelay {
-            interface: first.text.clone(),
+            interface: first.text.to_string(),
             down,
             up,
             loc: Some(first.loc),
@@ -528,7 +534,8 @@ mod tests {
             &mut d,
         );
         let mut ctx = super::super::framework::Ctx::new();
-        let c = super::super::parse(lines, &mut ctx);
+        let tokens = lines.tokens();
+        let c = super::super::parse(lines.lines(&tokens), &mut ctx);
         (c, ctx.diags.into_iter().map(|d| d.message).collect())
     }
 

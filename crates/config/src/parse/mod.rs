@@ -72,7 +72,7 @@ pub fn keyword_home(name: &str) -> Option<&'static str> {
 }
 
 /// Parses logical lines into a [`Config`], reporting problems to `ctx`.
-pub fn parse(lines: Vec<Line>, ctx: &mut Ctx) -> Config {
+pub fn parse(lines: Vec<Line<'_>>, ctx: &mut Ctx) -> Config {
     let tree = build_tree(lines, ctx);
     let mut config = Config::default();
     walk(ctx, &mut config, &tree, TOP);

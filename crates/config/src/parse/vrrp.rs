@@ -20,14 +20,14 @@ pub fn vrrp_instance(ctx: &mut Ctx, config: &mut Config, node: &Node) {
         ctx.warn(node.loc(), "vrrp_instance must have a name");
         return;
     };
-    if !ctx.define("vrrp_instance", &name.text) {
+    if !ctx.define("vrrp_instance", name.text) {
         ctx.warn(
             node.loc(),
             format!("vrrp instance {} already defined", name.text),
         );
         return;
     }
-    let mut inst = VrrpInstance::new(name.text.clone(), Some(node.loc()));
+    let mut inst = VrrpInstance::new(name.text.to_string(), Some(node.loc()));
     walk(ctx, &mut inst, node.children(), INSTANCE);
     instance_end(ctx, &mut inst);
     unique_vmac_name(ctx, config, &mut inst);
@@ -129,7 +129,7 @@ fn set_notify(ctx: &mut Ctx, owner: &str, notify: &mut Notify, node: &Node) {
         return;
     };
     if slot.is_some() {
-        let what = node.arg(0).map_or("", |t| t.text.as_str());
+        let what = node.arg(0).map_or("", |t| t.text);
         ctx.warn(
             node.loc(),
             format!("({owner}) {keyword} script already specified - ignoring {what}"),
@@ -142,7 +142,7 @@ fn set_notify(ctx: &mut Ctx, owner: &str, notify: &mut Notify, node: &Node) {
 fn opt_bool(ctx: &mut Ctx, node: &Node, owner: &str) -> Option<bool> {
     match node.arg(0) {
         None => Some(true),
-        Some(tok) => match super::framework::parse_bool_text(&tok.text) {
+        Some(tok) => match super::framework::parse_bool_text(tok.text) {
             Some(v) => Some(v),
             None => {
                 ctx.warn(
@@ -192,9 +192,9 @@ fn track_ref(
     hi: i64,
 ) -> Option<TrackRef> {
     let toks = &entry.line.tokens;
-    let name = toks.first()?.text.clone();
+    let name = toks.first()?.text;
     let mut r = TrackRef {
-        name: name.clone(),
+        name: name.to_string(),
         weight: None,
         reverse: false,
         loc: Some(entry.loc()),
@@ -242,7 +242,7 @@ fn track_ref(
         }
     }
     if let Some(o) = toks.get(3) {
-        match o.text.as_str() {
+        match o.text {
             "reverse" => r.reverse = true,
             "noreverse" => r.reverse = false,
             _ => ctx.warn(
@@ -332,8 +332,8 @@ fn vmac(ctx: &mut Ctx, v: &mut VrrpInstance, node: &Node) {
         if tok.text.contains(':') {
             if vm.mac.is_some() {
                 ctx.warn(tok.loc, "VMAC interface address already specified");
-            } else if valid_mac(&tok.text) {
-                vm.mac = Some(tok.text.clone());
+            } else if valid_mac(tok.text) {
+                vm.mac = Some(tok.text.to_string());
             } else {
                 ctx.warn(
                     tok.loc,
@@ -342,8 +342,8 @@ fn vmac(ctx: &mut Ctx, v: &mut VrrpInstance, node: &Node) {
             }
         } else if vm.name.is_some() {
             ctx.warn(tok.loc, "VMAC interface name already specified");
-        } else if super::framework::valid_ifname(&tok.text) {
-            vm.name = Some(tok.text.clone());
+        } else if super::framework::valid_ifname(tok.text) {
+            vm.name = Some(tok.text.to_string());
         } else {
             ctx.warn(
                 tok.loc,
@@ -375,7 +375,7 @@ fn ipvlan(ctx: &mut Ctx, v: &mut VrrpInstance, node: &Node) {
     }
     let mut ipv = Ipvlan::default();
     for tok in node.args() {
-        match tok.text.as_str() {
+        match tok.text {
             "bridge" | "private" | "vepa" => {
                 if ipv.mode.is_some() {
                     ctx.warn(
@@ -386,7 +386,7 @@ fn ipvlan(ctx: &mut Ctx, v: &mut VrrpInstance, node: &Node) {
                         ),
                     );
                 } else {
-                    ipv.mode = Some(tok.text.clone());
+                    ipv.mode = Some(tok.text.to_string());
                 }
             }
             t => {
@@ -435,7 +435,7 @@ fn unicast_peers(ctx: &mut Ctx, v: &mut VrrpInstance, node: &Node) {
     for entry in ctx.value_block(node) {
         let toks = &entry.line.tokens;
         let Some(first) = toks.first() else { continue };
-        let Some(addr) = super::framework::parse_ip_text(&first.text) else {
+        let Some(addr) = super::framework::parse_ip_text(first.text) else {
             ctx.warn(
                 first.loc,
                 format!(
@@ -452,7 +452,7 @@ fn unicast_peers(ctx: &mut Ctx, v: &mut VrrpInstance, node: &Node) {
         };
         let mut i = 1;
         while let Some(opt) = toks.get(i) {
-            let slot = match opt.text.as_str() {
+            let slot = match opt.text {
                 "min_ttl" => &mut peer.min_ttl,
                 "max_ttl" => &mut peer.max_ttl,
                 other => {
@@ -528,7 +528,7 @@ fn addresses(ctx: &mut Ctx, v: &mut VrrpInstance, node: &Node) {
 
 fn auth_type(ctx: &mut Ctx, v: &mut VrrpInstance, node: &Node) {
     let Some(tok) = ctx.arg(node, 0) else { return };
-    let t = match tok.text.as_str() {
+    let t = match tok.text {
         "PASS" => AuthType::Pass,
         "AH" => AuthType::Ah,
         other => {
@@ -549,7 +549,7 @@ fn auth_type(ctx: &mut Ctx, v: &mut VrrpInstance, node: &Node) {
 
 fn auth_pass(ctx: &mut Ctx, v: &mut VrrpInstance, node: &Node) {
     let Some(tok) = ctx.arg(node, 0) else { return };
-    let mut pass = tok.text.clone();
+    let mut pass = tok.text.to_string();
     if pass.len() > 8 {
         ctx.push(
             Diagnostic::warning(Some(tok.loc), "Truncating auth_pass to 8 characters")
@@ -581,7 +581,7 @@ fn not_impl(ctx: &mut Ctx, v: &mut VrrpInstance, node: &Node) {
 pub(crate) const INSTANCE: &[Keyword<VrrpInstance>] = &[
     kw("state", |c, v, n| {
         let Some(tok) = c.arg(n, 0) else { return };
-        match tok.text.as_str() {
+        match tok.text {
             "MASTER" => v.state = Some(InitialState::Master),
             "BACKUP" => {
                 if v.state == Some(InitialState::Master) {
@@ -620,7 +620,7 @@ pub(crate) const INSTANCE: &[Keyword<VrrpInstance>] = &[
             );
             return;
         }
-        v.interface = Some(tok.text.clone());
+        v.interface = Some(tok.text.to_string());
         v.interface_loc = Some(tok.loc);
     }),
     kw("vrf", |c, v, n| {
@@ -635,7 +635,7 @@ pub(crate) const INSTANCE: &[Keyword<VrrpInstance>] = &[
             );
             return;
         }
-        v.vrf = Some(tok.text.clone());
+        v.vrf = Some(tok.text.to_string());
     }),
     kw("virtual_router_id", |c, v, n| {
         let Some(tok) = c.arg(n, 0) else { return };
@@ -749,7 +749,7 @@ pub(crate) const INSTANCE: &[Keyword<VrrpInstance>] = &[
     }),
     kw("mcast_dst_ip", |c, v, n| {
         let Some(tok) = c.arg(n, 0) else { return };
-        match super::framework::parse_ip_text(&tok.text) {
+        match super::framework::parse_ip_text(tok.text) {
             Some(ip) if !family_ok(v, ip) => c.warn(
                 tok.loc,
                 format!(
@@ -817,24 +817,19 @@ pub(crate) const INSTANCE: &[Keyword<VrrpInstance>] = &[
     }),
     kw("dont_track_primary", |_, v, _| v.dont_track_primary = true),
     either("track_interface", |c, v, n| {
-        let name = v.name.clone();
-        track_block(c, &name, &mut v.track, n)
+        track_block(c, &v.name, &mut v.track, n)
     }),
     either("track_script", |c, v, n| {
-        let name = v.name.clone();
-        track_block(c, &name, &mut v.track, n)
+        track_block(c, &v.name, &mut v.track, n)
     }),
     either("track_file", |c, v, n| {
-        let name = v.name.clone();
-        track_block(c, &name, &mut v.track, n)
+        track_block(c, &v.name, &mut v.track, n)
     }),
     either("track_process", |c, v, n| {
-        let name = v.name.clone();
-        track_block(c, &name, &mut v.track, n)
+        track_block(c, &v.name, &mut v.track, n)
     }),
     either("track_bfd", |c, v, n| {
-        let name = v.name.clone();
-        track_block(c, &name, &mut v.track, n)
+        track_block(c, &v.name, &mut v.track, n)
     }),
     kw("notify_master", notify_kw),
     kw("notify_backup", notify_kw),
@@ -845,7 +840,7 @@ pub(crate) const INSTANCE: &[Keyword<VrrpInstance>] = &[
     kw("notify_master_rx_lower_pri", notify_kw),
     kw("smtp_alert", |c, v, n| match n.arg(0) {
         None => v.smtp_alert = Some(true),
-        Some(t) => match super::framework::parse_bool_text(&t.text) {
+        Some(t) => match super::framework::parse_bool_text(t.text) {
             Some(b) => v.smtp_alert = Some(b),
             None => c.warn(
                 t.loc,
@@ -855,7 +850,7 @@ pub(crate) const INSTANCE: &[Keyword<VrrpInstance>] = &[
     }),
     kw("notify_priority_changes", |c, v, n| match n.arg(0) {
         None => v.notify_priority_changes = Some(true),
-        Some(t) => match super::framework::parse_bool_text(&t.text) {
+        Some(t) => match super::framework::parse_bool_text(t.text) {
             Some(b) => v.notify_priority_changes = Some(b),
             None => c.warn(
                 t.loc,
@@ -890,8 +885,7 @@ pub(crate) const INSTANCE: &[Keyword<VrrpInstance>] = &[
         }
     }),
     kw("garp_master_delay", |c, v, n| {
-        let name = v.name.clone();
-        if let Some(d) = set_timer_secs(c, n, &name, "garp_master_delay") {
+        if let Some(d) = set_timer_secs(c, n, &v.name, "garp_master_delay") {
             v.garp.master_delay = Some(d);
         }
     }),
@@ -914,20 +908,17 @@ pub(crate) const INSTANCE: &[Keyword<VrrpInstance>] = &[
         }
     }),
     kw("garp_master_repeat", |c, v, n| {
-        let name = v.name.clone();
-        if let Some(r) = set_repeat(c, n, &name, "garp_master_repeat") {
+        if let Some(r) = set_repeat(c, n, &v.name, "garp_master_repeat") {
             v.garp.master_repeat = Some(r);
         }
     }),
     kw("garp_master_refresh_repeat", |c, v, n| {
-        let name = v.name.clone();
-        if let Some(r) = set_repeat(c, n, &name, "garp_master_refresh_repeat") {
+        if let Some(r) = set_repeat(c, n, &v.name, "garp_master_refresh_repeat") {
             v.garp.master_refresh_repeat = Some(r);
         }
     }),
     kw("garp_lower_prio_delay", |c, v, n| {
-        let name = v.name.clone();
-        if let Some(d) = set_timer_secs(c, n, &name, "garp_lower_prio_delay") {
+        if let Some(d) = set_timer_secs(c, n, &v.name, "garp_lower_prio_delay") {
             v.garp.lower_prio_delay = Some(d);
         }
     }),
@@ -960,27 +951,23 @@ pub(crate) const INSTANCE: &[Keyword<VrrpInstance>] = &[
     kw("garp_extra_if", garp_extra_if),
     kw("vmac_garp_intvl", garp_extra_if),
     kw("lower_prio_no_advert", |c, v, n| {
-        let name = v.name.clone();
-        if let Some(b) = opt_bool(c, n, &name) {
+        if let Some(b) = opt_bool(c, n, &v.name) {
             v.lower_prio_no_advert = Some(b);
         }
     }),
     kw("higher_prio_send_advert", |c, v, n| {
-        let name = v.name.clone();
-        if let Some(b) = opt_bool(c, n, &name) {
+        if let Some(b) = opt_bool(c, n, &v.name) {
             v.higher_prio_send_advert = Some(b);
         }
     }),
     kw("skip_check_adv_addr", |c, v, n| {
-        let name = v.name.clone();
-        if opt_bool(c, n, &name).is_some() {
+        if opt_bool(c, n, &v.name).is_some() {
             // keepalived sets the flag for any valid boolean, even `off`.
             v.skip_check_adv_addr = Some(true);
         }
     }),
     kw("strict_mode", |c, v, n| {
-        let name = v.name.clone();
-        if let Some(b) = opt_bool(c, n, &name) {
+        if let Some(b) = opt_bool(c, n, &v.name) {
             v.strict_mode = Some(b);
         }
     }),
@@ -1006,7 +993,7 @@ pub(crate) const INSTANCE: &[Keyword<VrrpInstance>] = &[
         v.promote_secondaries = true
     }),
     kw("kernel_rx_buf_size", |c, v, n| match n.args() {
-        [tok] => match super::framework::parse_int_text(&tok.text) {
+        [tok] => match super::framework::parse_int_text(tok.text) {
             Some(x) if (0..=i128::from(u32::MAX)).contains(&x) => {
                 v.kernel_rx_buf_size = u32::try_from(x).ok()
             }
@@ -1048,8 +1035,7 @@ pub(crate) const INSTANCE: &[Keyword<VrrpInstance>] = &[
 ];
 
 fn notify_kw(c: &mut Ctx, v: &mut VrrpInstance, n: &Node) {
-    let name = v.name.clone();
-    set_notify(c, &name, &mut v.notify, n);
+    set_notify(c, &v.name, &mut v.notify, n);
 }
 
 fn garp_extra_if(c: &mut Ctx, v: &mut VrrpInstance, n: &Node) {
@@ -1093,7 +1079,7 @@ pub fn vrrp_script(ctx: &mut Ctx, config: &mut Config, node: &Node) {
         ctx.arg(node, 0);
         return;
     };
-    let mut s = VrrpScript::new(name.text.clone(), Some(node.loc()));
+    let mut s = VrrpScript::new(name.text.to_string(), Some(node.loc()));
     walk(ctx, &mut s, node.children(), SCRIPT);
     if s.script.is_none() {
         ctx.warn(
@@ -1182,7 +1168,7 @@ pub(crate) const SCRIPT: &[Keyword<VrrpScript>] = &[
         if let Some(user) = c.str_arg(n, 0) {
             s.user = Some(ScriptUser {
                 user,
-                group: n.arg(1).map(|t| t.text.clone()),
+                group: n.arg(1).map(|t| t.text.to_string()),
             });
         }
     }),
@@ -1222,7 +1208,7 @@ pub fn vrrp_sync_group(ctx: &mut Ctx, config: &mut Config, node: &Node) {
         ctx.warn(node.loc(), "vrrp_sync_group must have a name - skipping");
         return;
     };
-    if !ctx.define("vrrp_sync_group", &name.text) {
+    if !ctx.define("vrrp_sync_group", name.text) {
         ctx.warn(
             node.loc(),
             format!("vrrp sync group {} already defined", name.text),
@@ -1230,7 +1216,7 @@ pub fn vrrp_sync_group(ctx: &mut Ctx, config: &mut Config, node: &Node) {
         return;
     }
     let mut g = SyncGroup {
-        name: name.text.clone(),
+        name: name.text.to_string(),
         loc: Some(node.loc()),
         ..SyncGroup::default()
     };
@@ -1246,8 +1232,8 @@ pub fn vrrp_sync_group(ctx: &mut Ctx, config: &mut Config, node: &Node) {
             }
             have_group = true;
             for e in child.children() {
-                for t in &e.line.tokens {
-                    g.group.push(t.text.clone());
+                for t in e.line.tokens {
+                    g.group.push(t.text.to_string());
                     g.group_locs.push(t.loc);
                 }
             }
@@ -1271,7 +1257,7 @@ fn group_notify(c: &mut Ctx, g: &mut SyncGroup, n: &Node) {
         return;
     };
     if slot.is_some() {
-        let what = n.arg(0).map_or("", |t| t.text.as_str());
+        let what = n.arg(0).map_or("", |t| t.text);
         c.warn(
             n.loc(),
             format!("{name} {keyword} script already specified - ignoring {what}"),
@@ -1282,8 +1268,7 @@ fn group_notify(c: &mut Ctx, g: &mut SyncGroup, n: &Node) {
 }
 
 fn group_track(c: &mut Ctx, g: &mut SyncGroup, n: &Node) {
-    let name = g.name.clone();
-    track_block(c, &name, &mut g.track, n);
+    track_block(c, &g.name, &mut g.track, n);
 }
 
 pub(crate) const SYNC_GROUP: &[Keyword<SyncGroup>] = &[
@@ -1300,7 +1285,7 @@ pub(crate) const SYNC_GROUP: &[Keyword<SyncGroup>] = &[
     kw("notify", group_notify),
     kw("smtp_alert", |c, g, n| match n.arg(0) {
         None => g.smtp_alert = Some(true),
-        Some(t) => match super::framework::parse_bool_text(&t.text) {
+        Some(t) => match super::framework::parse_bool_text(t.text) {
             Some(b) => g.smtp_alert = Some(b),
             None => c.warn(
                 t.loc,
@@ -1323,7 +1308,7 @@ pub(crate) const SYNC_GROUP: &[Keyword<SyncGroup>] = &[
     }),
     kw("notify_priority_changes", |c, g, n| match n.arg(0) {
         None => g.notify_priority_changes = Some(true),
-        Some(t) => match super::framework::parse_bool_text(&t.text) {
+        Some(t) => match super::framework::parse_bool_text(t.text) {
             Some(b) => g.notify_priority_changes = Some(b),
             None => c.warn(
                 t.loc,
@@ -1353,7 +1338,8 @@ mod tests {
             &mut diagnostics,
         );
         let mut ctx = super::super::framework::Ctx::new();
-        let config = super::super::parse(lines, &mut ctx);
+        let tokens = lines.tokens();
+        let config = super::super::parse(lines.lines(&tokens), &mut ctx);
         diagnostics.append(&mut ctx.diags);
         crate::Loaded {
             config,
