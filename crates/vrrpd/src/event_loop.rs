@@ -378,32 +378,22 @@ impl Daemon {
         // keepalived removes configured VIPs left behind (after a crash) before starting.
         match Snapshot::take(&mut self.sys.rtnl) {
             Ok(snap) => {
+                let mut leftovers = Vec::new();
                 for shell in &self.plan.shells {
                     if was_master(&shell.name) {
                         continue;
                     }
-                    let present: Vec<_> = shell
-                        .vips
-                        .iter()
-                        .chain(&shell.excluded)
-                        .filter(|s| snap.has_addr(s.ifindex, s.addr))
-                        .cloned()
-                        .collect();
-                    if present.is_empty() {
-                        continue;
-                    }
-                    log::info!("({}) removing VIPs.", shell.name);
-                    for spec in present {
-                        match self.sys.rtnl.del_addr(&crate::system::to_spec(&spec)) {
-                            Ok(_) => {
-                                self.exec.note_self_removed(spec.ifindex, spec.addr);
-                            }
-                            Err(e) => {
-                                log::error!("({}) cannot remove {}: {e}", shell.name, spec.addr)
-                            }
-                        }
+                    let before = leftovers.len();
+                    leftovers.extend(
+                        (shell.vips.iter().chain(&shell.excluded))
+                            .filter(|s| snap.has_addr(s.ifindex, s.addr))
+                            .map(|s| (shell.name.as_str(), crate::exec::NetChange::DelAddr(s))),
+                    );
+                    if leftovers.len() > before {
+                        log::info!("({}) removing VIPs.", shell.name);
                     }
                 }
+                self.exec.apply_changes(&mut self.sys, &leftovers);
             }
             Err(e) => log::error!("netlink dump: {e}"),
         }
@@ -854,10 +844,11 @@ impl Daemon {
     /// instances: what left the configuration is deleted, what is new is added; what stays
     /// is left alone.
     fn reload_routes_and_rules(&mut self, old_plan: &Plan, plan: &Plan, matches: &[Option<usize>]) {
-        use crate::exec::Os;
+        use crate::exec::NetChange;
         if self.exec.dont_release {
             return;
         }
+        let mut changes = Vec::new();
         for (j, shell) in plan.shells.iter().enumerate() {
             let master = self
                 .router
@@ -875,37 +866,21 @@ impl Daemon {
             if !master {
                 continue;
             }
+            let name = shell.name.as_str();
             for r in old.routes.iter().filter(|r| !shell.routes.contains(r)) {
-                if let Err(e) = self.sys.del_route(r) {
-                    log::error!(
-                        "({}) cannot remove route {}/{}: {e}",
-                        shell.name,
-                        r.dst,
-                        r.prefix_len
-                    );
-                }
+                changes.push((name, NetChange::DelRoute(r)));
             }
             for r in old.rules.iter().filter(|r| !shell.rules.contains(r)) {
-                if let Err(e) = self.sys.del_rule(r) {
-                    log::error!("({}) cannot remove rule: {e}", shell.name);
-                }
+                changes.push((name, NetChange::DelRule(r)));
             }
             for r in shell.rules.iter().filter(|r| !old.rules.contains(r)) {
-                if let Err(e) = self.sys.add_rule(r) {
-                    log::error!("({}) cannot add rule: {e}", shell.name);
-                }
+                changes.push((name, NetChange::AddRule(r)));
             }
             for r in shell.routes.iter().filter(|r| !old.routes.contains(r)) {
-                if let Err(e) = self.sys.add_route(r) {
-                    log::error!(
-                        "({}) cannot add route {}/{}: {e}",
-                        shell.name,
-                        r.dst,
-                        r.prefix_len
-                    );
-                }
+                changes.push((name, NetChange::AddRoute(r)));
             }
         }
+        self.exec.apply_changes(&mut self.sys, &changes);
     }
 
     fn timeout(&self) -> Duration {

@@ -7,11 +7,11 @@
 //! stdin/stdout/stderr on /dev/null, as the configured user. They are never waited for:
 //! children are reaped on SIGCHLD and on every one-second tick.
 
-use crate::exec::Os;
+use crate::exec::{NetChange, Os};
 use crate::net::Sockets;
 use crate::params::{InterfaceInfo, InterfaceLookup, NotifyCommand, SocketKey, VRoute, VipSpec};
 use keepalived_ipc::{InstanceStatus, UnixMicros, VrrpState};
-use keepalived_sys::netlink::{Addr, AddrSpec, Link, RouteSpec, Rtnl};
+use keepalived_sys::netlink::{Addr, AddrSpec, Change, Link, RouteSpec, Rtnl};
 use keepalived_sys::process::{self, Pid};
 use keepalived_sys::PacketSocket;
 use keepalived_vrrp::instance::State;
@@ -19,7 +19,7 @@ use std::collections::HashMap;
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::Write;
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::unix::fs::OpenOptionsExt;
 use std::time::SystemTime;
 
@@ -27,12 +27,19 @@ use std::time::SystemTime;
 const IFA_F_SECONDARY: u32 = 0x01;
 
 /// Links and addresses as dumped from the kernel: the [`InterfaceLookup`] of the daemon.
+///
+/// Indexed once when built, so that planning 1,000 instances does not scan every address
+/// (their VIPs included) for each of them.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
     /// Every link.
     pub links: Vec<Link>,
     /// Every address.
     pub addrs: Vec<Addr>,
+    /// What [`InterfaceLookup::interface`] answers, by interface name.
+    interfaces: HashMap<String, InterfaceInfo>,
+    /// Every (ifindex, address) pair, for [`Snapshot::has_addr`].
+    present: HashSet<(u32, IpAddr)>,
 }
 
 impl Snapshot {
@@ -40,38 +47,63 @@ impl Snapshot {
     pub fn take(rtnl: &mut Rtnl) -> Result<Self, String> {
         let links = rtnl.links().map_err(|e| e.to_string())?;
         let addrs = rtnl.addrs().map_err(|e| e.to_string())?;
-        Ok(Snapshot { links, addrs })
+        Ok(Snapshot::new(links, addrs))
+    }
+
+    /// A snapshot of these links and addresses (in the kernel's order: the first address
+    /// listed for a link is its primary one).
+    pub fn new(links: Vec<Link>, addrs: Vec<Addr>) -> Self {
+        #[derive(Default)]
+        struct Sources {
+            primary_v4: Option<Ipv4Addr>,
+            link_local_v6: Option<Ipv6Addr>,
+        }
+        let mut by_index: HashMap<u32, Sources> = HashMap::new();
+        let mut present = HashSet::with_capacity(addrs.len());
+        for a in &addrs {
+            present.insert((a.ifindex, a.addr));
+            let sources = by_index.entry(a.ifindex).or_default();
+            match a.addr {
+                IpAddr::V4(v4) if a.flags & IFA_F_SECONDARY == 0 => {
+                    sources.primary_v4.get_or_insert(v4);
+                }
+                IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80 => {
+                    sources.link_local_v6.get_or_insert(v6);
+                }
+                _ => {}
+            }
+        }
+        let mut interfaces = HashMap::with_capacity(links.len());
+        for link in &links {
+            let sources = by_index.get(&link.index);
+            // Two links of one name cannot coexist in a namespace; keep the first as before.
+            interfaces
+                .entry(link.name.clone())
+                .or_insert_with(|| InterfaceInfo {
+                    index: link.index,
+                    primary_v4: sources.and_then(|s| s.primary_v4),
+                    link_local_v6: sources.and_then(|s| s.link_local_v6),
+                    mac: link.mac,
+                    up: link.up && link.running,
+                });
+        }
+        Snapshot {
+            links,
+            addrs,
+            interfaces,
+            present,
+        }
     }
 
     /// Whether `addr` is configured on `ifindex`.
     pub fn has_addr(&self, ifindex: u32, addr: IpAddr) -> bool {
-        self.addrs
-            .iter()
-            .any(|a| a.ifindex == ifindex && a.addr == addr)
+        self.present.contains(&(ifindex, addr))
     }
 }
 
 impl InterfaceLookup for Snapshot {
     fn interface(&self, name: &str) -> Option<InterfaceInfo> {
-        let link = self.links.iter().find(|l| l.name == name)?;
-        let on_link = || self.addrs.iter().filter(|a| a.ifindex == link.index);
-        let primary_v4 = on_link()
-            .filter(|a| a.flags & IFA_F_SECONDARY == 0)
-            .find_map(|a| match a.addr {
-                IpAddr::V4(v4) => Some(v4),
-                IpAddr::V6(_) => None,
-            });
-        let link_local_v6 = on_link().find_map(|a| match a.addr {
-            IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80 => Some(v6),
-            _ => None,
-        });
-        Some(InterfaceInfo {
-            index: link.index,
-            primary_v4,
-            link_local_v6,
-            mac: link.mac,
-            up: link.up && link.running,
-        })
+        self.interfaces.get(name).cloned()
     }
 }
 
@@ -227,36 +259,23 @@ impl Os for System {
         self.sockets.send(key, packet, dst)
     }
 
-    fn add_addr(&mut self, spec: &VipSpec) -> Result<bool, String> {
+    fn apply(&mut self, changes: &[NetChange<'_>]) -> Vec<Result<bool, String>> {
+        let changes: Vec<Change> = changes
+            .iter()
+            .map(|c| match *c {
+                NetChange::AddAddr(s) => Change::AddAddr(to_spec(s)),
+                NetChange::DelAddr(s) => Change::DelAddr(to_spec(s)),
+                NetChange::AddRoute(r) => Change::AddRoute(to_route(r)),
+                NetChange::DelRoute(r) => Change::DelRoute(to_route(r)),
+                NetChange::AddRule(r) => Change::AddRule(r.clone()),
+                NetChange::DelRule(r) => Change::DelRule(r.clone()),
+            })
+            .collect();
         self.rtnl
-            .add_addr(&to_spec(spec))
-            .map_err(|e| e.to_string())
-    }
-
-    fn del_addr(&mut self, spec: &VipSpec) -> Result<bool, String> {
-        self.rtnl
-            .del_addr(&to_spec(spec))
-            .map_err(|e| e.to_string())
-    }
-
-    fn add_route(&mut self, route: &VRoute) -> Result<bool, String> {
-        self.rtnl
-            .add_route(&to_route(route))
-            .map_err(|e| e.to_string())
-    }
-
-    fn del_route(&mut self, route: &VRoute) -> Result<bool, String> {
-        self.rtnl
-            .del_route(&to_route(route))
-            .map_err(|e| e.to_string())
-    }
-
-    fn add_rule(&mut self, rule: &keepalived_sys::netlink::RuleSpec) -> Result<bool, String> {
-        self.rtnl.add_rule(rule).map_err(|e| e.to_string())
-    }
-
-    fn del_rule(&mut self, rule: &keepalived_sys::netlink::RuleSpec) -> Result<bool, String> {
-        self.rtnl.del_rule(rule).map_err(|e| e.to_string())
+            .apply(&changes)
+            .into_iter()
+            .map(|r| r.map_err(|e| e.to_string()))
+            .collect()
     }
 
     fn send_frame(&mut self, ifindex: u32, frame: &[u8]) -> Result<(), String> {
@@ -305,5 +324,63 @@ impl Os for System {
             priority,
             since: UnixMicros(since),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(index: u32, name: &str) -> Link {
+        Link {
+            index,
+            name: name.into(),
+            up: true,
+            running: index != 3,
+            mac: Some([2, 0, 0, 0, 0, index as u8]),
+            mtu: 1500,
+        }
+    }
+
+    fn addr(ifindex: u32, a: &str, flags: u32) -> Addr {
+        Addr {
+            ifindex,
+            addr: a.parse().unwrap(),
+            prefix_len: 24,
+            label: None,
+            scope: 0,
+            flags,
+        }
+    }
+
+    #[test]
+    fn interfaces_take_the_first_primary_and_link_local_address() {
+        let snap = Snapshot::new(
+            vec![link(2, "eth0"), link(3, "eth1"), link(4, "eth2")],
+            vec![
+                addr(2, "fd00::1", 0),
+                addr(2, "192.0.2.9", IFA_F_SECONDARY),
+                addr(2, "192.0.2.1", 0),
+                addr(2, "fe80::1", 0),
+                addr(2, "192.0.2.2", 0),
+                addr(2, "fe80::2", 0),
+                addr(3, "198.51.100.1", 0),
+            ],
+        );
+        let eth0 = snap.interface("eth0").unwrap();
+        assert_eq!(eth0.index, 2);
+        assert_eq!(eth0.primary_v4, Some("192.0.2.1".parse().unwrap()));
+        assert_eq!(eth0.link_local_v6, Some("fe80::1".parse().unwrap()));
+        assert_eq!(eth0.mac, Some([2, 0, 0, 0, 0, 2]));
+        assert!(eth0.up);
+        let eth1 = snap.interface("eth1").unwrap();
+        assert_eq!(eth1.primary_v4, Some("198.51.100.1".parse().unwrap()));
+        assert!(!eth1.up, "no carrier");
+        let eth2 = snap.interface("eth2").unwrap();
+        assert_eq!((eth2.primary_v4, eth2.link_local_v6), (None, None));
+        assert!(snap.interface("eth9").is_none());
+        assert!(snap.has_addr(2, "192.0.2.9".parse().unwrap()));
+        assert!(!snap.has_addr(3, "192.0.2.9".parse().unwrap()));
+        assert!(Snapshot::default().interface("eth0").is_none());
     }
 }

@@ -9,10 +9,10 @@ use neli::{
     types::{Buffer, RtBuffer},
     FromBytesWithInput, Size, ToBytes,
 };
-use nix::errno::Errno;
 
+use super::batch::Change;
 use super::error::{NetlinkError, Result};
-use super::socket::{Rtnl, NLM_F_CREATE, NLM_F_EXCL};
+use super::socket::Rtnl;
 use super::wire::{self, RawMsg};
 
 /// `IFA_F_NODAD`: skip duplicate address detection (IPv6).
@@ -64,7 +64,7 @@ pub struct AddrSpec {
 }
 
 impl AddrSpec {
-    fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         format!(
             "{}/{} on ifindex {}",
             self.addr, self.prefix_len, self.ifindex
@@ -250,45 +250,15 @@ impl Rtnl {
 
     /// Adds an address (`ip addr add`). Returns `false` if it was already there (`EEXIST`).
     /// IPv6 /128 addresses are added with `preferred_lft 0` (deprecated), keepalived's
-    /// default ([`added_deprecated`]).
+    /// default ([`added_deprecated`]). Many at once: [`Rtnl::apply`].
     pub fn add_addr(&mut self, spec: &AddrSpec) -> Result<bool> {
-        const OP: &str = "add address";
-        let req = add_addr_message(OP, spec)?;
-        let target = || spec.describe();
-        match self.request(
-            OP,
-            &target,
-            Rtm::Newaddr.into(),
-            NLM_F_CREATE | NLM_F_EXCL,
-            &req,
-        )? {
-            Ok(()) => Ok(true),
-            Err((Errno::EEXIST, _)) => Ok(false),
-            Err((errno, ext_msg)) => Err(NetlinkError::Kernel {
-                op: OP,
-                target: target(),
-                errno,
-                ext_msg,
-            }),
-        }
+        self.apply_one(Change::AddAddr(spec.clone()))
     }
 
     /// Deletes an address (`ip addr del`). Returns `false` if it was not there
     /// (`EADDRNOTAVAIL`).
     pub fn del_addr(&mut self, spec: &AddrSpec) -> Result<bool> {
-        const OP: &str = "delete address";
-        let req = addr_message(OP, spec)?;
-        let target = || spec.describe();
-        match self.request(OP, &target, Rtm::Deladdr.into(), 0, &req)? {
-            Ok(()) => Ok(true),
-            Err((Errno::EADDRNOTAVAIL, _)) => Ok(false),
-            Err((errno, ext_msg)) => Err(NetlinkError::Kernel {
-                op: OP,
-                target: target(),
-                errno,
-                ext_msg,
-            }),
-        }
+        self.apply_one(Change::DelAddr(spec.clone()))
     }
 }
 

@@ -47,6 +47,20 @@ pub enum NetlinkError {
         /// What was wrong.
         reason: String,
     },
+    /// A change sent in a batch whose outcome is not known: the batch could not be sent, or
+    /// the answers were lost before the batch's closing acknowledgement (e.g. `ENOBUFS`).
+    #[error("netlink {op} {target}: {stage}: {source}")]
+    Unconfirmed {
+        /// The operation.
+        op: &'static str,
+        /// What it was applied to.
+        target: String,
+        /// `"not sent"` or `"answer lost"`.
+        stage: &'static str,
+        /// The socket error.
+        #[source]
+        source: io::Error,
+    },
     /// A sysctl under `/proc/sys` could not be read or written.
     #[error("sysctl {path}: {source}")]
     Sysctl {
@@ -71,9 +85,9 @@ impl NetlinkError {
     /// The errno behind this error, if the kernel or a socket call reported one.
     pub fn errno(&self) -> Option<i32> {
         match self {
-            NetlinkError::Socket { source, .. } | NetlinkError::Sysctl { source, .. } => {
-                source.raw_os_error()
-            }
+            NetlinkError::Socket { source, .. }
+            | NetlinkError::Sysctl { source, .. }
+            | NetlinkError::Unconfirmed { source, .. } => source.raw_os_error(),
             NetlinkError::Kernel { errno, .. } => Some(*errno as i32),
             _ => None,
         }
@@ -136,6 +150,12 @@ impl From<NetlinkError> for crate::error::SysError {
             NetlinkError::Sysctl { path, source } => {
                 crate::error::SysError::os("sysctl", path, source)
             }
+            NetlinkError::Unconfirmed {
+                op,
+                target,
+                stage,
+                source,
+            } => crate::error::SysError::os(op, format!("{target} ({stage})"), source),
             NetlinkError::Missing { op, target } => crate::error::SysError::os(
                 op,
                 target,

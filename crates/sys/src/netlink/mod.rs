@@ -34,6 +34,9 @@
 //!   ([`added_deprecated`]); the `preferred_lft` keyword itself cannot be passed (`AddrSpec`
 //!   has no field for it).
 //!
+//! - Address, route and rule changes can be made many at a time: [`Rtnl::apply`] sends up to
+//!   [`BATCH_SIZE`] [`Change`]s in one datagram and matches the kernel's refusals back to them
+//!   by sequence number (one result per change); the single-change calls use it too.
 //! - Also beyond the agreed API: policy rules ([`RuleSpec`], [`Rtnl::add_rule`],
 //!   [`Rtnl::del_rule`]) for `virtual_rules`.
 //!
@@ -43,6 +46,7 @@
 //! deleted by someone else (the monitor listens to links and addresses only).
 
 mod addr;
+mod batch;
 mod error;
 mod link;
 mod macvlan;
@@ -58,6 +62,7 @@ pub use addr::{
     added_deprecated, Addr, AddrSpec, IFA_F_DADFAILED, IFA_F_DEPRECATED, IFA_F_NODAD,
     IFA_F_SECONDARY, IFA_F_TENTATIVE,
 };
+pub use batch::{Change, BATCH_SIZE};
 pub use error::{NetlinkError, Result};
 pub use link::Link;
 pub use macvlan::{

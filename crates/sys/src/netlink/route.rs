@@ -3,15 +3,15 @@
 use std::net::IpAddr;
 
 use neli::{
-    consts::rtnl::{RtAddrFamily, RtScope, RtTable, Rta, Rtm, Rtn, Rtprot},
+    consts::rtnl::{RtAddrFamily, RtScope, RtTable, Rta, Rtn, Rtprot},
     rtnl::{Rtmsg, RtmsgBuilder},
     types::{Buffer, RtBuffer},
 };
-use nix::errno::Errno;
 
 use super::addr::rtattr;
+use super::batch::Change;
 use super::error::{NetlinkError, Result};
-use super::socket::{Rtnl, NLM_F_CREATE, NLM_F_EXCL};
+use super::socket::Rtnl;
 
 /// `RTN_UNICAST`: an ordinary route.
 pub const RTN_UNICAST: u8 = 1;
@@ -69,7 +69,7 @@ impl RouteSpec {
         }
     }
 
-    fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let mut s = format!("{}/{}", self.dst, self.prefix_len);
         if let Some(gw) = self.gateway {
             s.push_str(&format!(" via {gw}"));
@@ -155,46 +155,13 @@ pub(crate) fn route_message(op: &'static str, spec: &RouteSpec) -> Result<Rtmsg>
 impl Rtnl {
     /// Adds a route. Returns `false` if an identical one was already there (`EEXIST`).
     pub fn add_route(&mut self, spec: &RouteSpec) -> Result<bool> {
-        const OP: &str = "add route";
-        let req = route_message(OP, spec)?;
-        let target = || spec.describe();
-        match self.request(
-            OP,
-            &target,
-            Rtm::Newroute.into(),
-            NLM_F_CREATE | NLM_F_EXCL,
-            &req,
-        )? {
-            Ok(()) => Ok(true),
-            Err((Errno::EEXIST, _)) => Ok(false),
-            Err((errno, ext_msg)) => Err(NetlinkError::Kernel {
-                op: OP,
-                target: target(),
-                errno,
-                ext_msg,
-            }),
-        }
+        self.apply_one(Change::AddRoute(spec.clone()))
     }
 
-    /// Deletes a route. Returns `false` if it was not there (`ESRCH`).
+    /// Deletes a route, whatever protocol installed it. Returns `false` if it was not there
+    /// (`ESRCH`).
     pub fn del_route(&mut self, spec: &RouteSpec) -> Result<bool> {
-        const OP: &str = "delete route";
-        let mut req_spec = spec.clone();
-        // The kernel matches a deletion on what is given; the protocol of a route someone
-        // else (or an older keepalived) installed must not prevent removing it.
-        req_spec.protocol = 0;
-        let req = route_message(OP, &req_spec)?;
-        let target = || spec.describe();
-        match self.request(OP, &target, Rtm::Delroute.into(), 0, &req)? {
-            Ok(()) => Ok(true),
-            Err((Errno::ESRCH, _)) => Ok(false),
-            Err((errno, ext_msg)) => Err(NetlinkError::Kernel {
-                op: OP,
-                target: target(),
-                errno,
-                ext_msg,
-            }),
-        }
+        self.apply_one(Change::DelRoute(spec.clone()))
     }
 }
 

@@ -3,16 +3,16 @@
 use std::net::IpAddr;
 
 use neli::{
-    consts::rtnl::{FrAct, Frattr, Frf, RtAddrFamily, RtTable, Rtm},
+    consts::rtnl::{FrAct, Frattr, Frf, RtAddrFamily, RtTable},
     rtnl::{Fibmsg, FibmsgBuilder},
     types::{Buffer, RtBuffer},
 };
-use nix::errno::Errno;
 
 use super::addr::rtattr;
+use super::batch::Change;
 use super::error::{NetlinkError, Result};
 use super::route::{RTPROT_KEEPALIVED, RT_TABLE_MAIN};
-use super::socket::{Rtnl, NLM_F_CREATE, NLM_F_EXCL};
+use super::socket::Rtnl;
 
 /// `FR_ACT_TO_TBL`: look up a table (`ip rule ... table N`).
 pub const FR_ACT_TO_TBL: u8 = 1;
@@ -79,7 +79,7 @@ impl RuleSpec {
         }
     }
 
-    fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let mut s = String::from(if self.ipv6 { "rule6" } else { "rule" });
         if let Some(p) = self.priority {
             s.push_str(&format!(" pref {p}"));
@@ -189,42 +189,12 @@ pub(crate) fn rule_message(op: &'static str, spec: &RuleSpec) -> Result<Fibmsg> 
 impl Rtnl {
     /// Adds a rule. Returns `false` if an identical one was already there (`EEXIST`).
     pub fn add_rule(&mut self, spec: &RuleSpec) -> Result<bool> {
-        const OP: &str = "add rule";
-        let req = rule_message(OP, spec)?;
-        let target = || spec.describe();
-        match self.request(
-            OP,
-            &target,
-            Rtm::Newrule.into(),
-            NLM_F_CREATE | NLM_F_EXCL,
-            &req,
-        )? {
-            Ok(()) => Ok(true),
-            Err((Errno::EEXIST, _)) => Ok(false),
-            Err((errno, ext_msg)) => Err(NetlinkError::Kernel {
-                op: OP,
-                target: target(),
-                errno,
-                ext_msg,
-            }),
-        }
+        self.apply_one(Change::AddRule(spec.clone()))
     }
 
     /// Deletes a rule. Returns `false` if it was not there (`ENOENT`).
     pub fn del_rule(&mut self, spec: &RuleSpec) -> Result<bool> {
-        const OP: &str = "delete rule";
-        let req = rule_message(OP, spec)?;
-        let target = || spec.describe();
-        match self.request(OP, &target, Rtm::Delrule.into(), 0, &req)? {
-            Ok(()) => Ok(true),
-            Err((Errno::ENOENT, _)) => Ok(false),
-            Err((errno, ext_msg)) => Err(NetlinkError::Kernel {
-                op: OP,
-                target: target(),
-                errno,
-                ext_msg,
-            }),
-        }
+        self.apply_one(Change::DelRule(spec.clone()))
     }
 }
 

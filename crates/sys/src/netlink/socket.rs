@@ -13,10 +13,7 @@ use nix::errno::Errno;
 use super::error::{NetlinkError, Result};
 use super::wire::{self, RawMsg};
 
-/// `NLM_F_REQUEST`.
-pub(crate) const NLM_F_REQUEST: u16 = 0x01;
-/// `NLM_F_ACK`.
-pub(crate) const NLM_F_ACK: u16 = 0x04;
+pub(crate) use super::wire::{NLM_F_ACK, NLM_F_REQUEST};
 /// `NLM_F_DUMP` (`NLM_F_ROOT | NLM_F_MATCH`).
 pub(crate) const NLM_F_DUMP: u16 = 0x300;
 /// `NLM_F_EXCL`.
@@ -97,13 +94,42 @@ impl Rtnl {
     }
 
     fn recv(&mut self, op: &'static str) -> Result<usize> {
+        self.recv_raw().map_err(|e| NetlinkError::socket(op, e))
+    }
+
+    /// Receives one datagram into the socket's buffer (see [`Rtnl::received`]); retries
+    /// when interrupted by a signal.
+    pub(crate) fn recv_raw(&mut self) -> std::io::Result<usize> {
         loop {
             match self.sock.recv(&mut self.buf, Msg::empty()) {
                 Ok((n, _)) => return Ok(n),
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(NetlinkError::socket(op, e)),
+                Err(e) => return Err(e),
             }
         }
+    }
+
+    /// The first `n` bytes of the receive buffer (what [`Rtnl::recv_raw`] returned).
+    pub(crate) fn received(&self, n: usize) -> &[u8] {
+        self.buf.get(..n).unwrap_or_default()
+    }
+
+    /// Sends a datagram holding one or more whole netlink messages.
+    pub(crate) fn send_raw(&mut self, datagram: &[u8]) -> std::io::Result<()> {
+        loop {
+            match self.sock.send(datagram, Msg::empty()) {
+                Ok(_) => return Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Takes `count` consecutive sequence numbers and returns the first.
+    pub(crate) fn take_seqs(&mut self, count: u32) -> u32 {
+        let first = self.seq.wrapping_add(1);
+        self.seq = self.seq.wrapping_add(count);
+        first
     }
 
     /// Sends a change request with `NLM_F_ACK` and waits for its answer. `Ok(Err(errno))` is

@@ -8,12 +8,18 @@ use neli::{Size, ToBytes};
 
 /// Size of `struct nlmsghdr`.
 pub(crate) const NLMSG_HDRLEN: usize = 16;
+/// `NLMSG_NOOP`: nothing to do; with `NLM_F_ACK` the kernel just acknowledges it.
+pub(crate) const NLMSG_NOOP: u16 = 1;
 /// `NLMSG_ERROR`: an error or (code 0) an acknowledgement.
 pub(crate) const NLMSG_ERROR: u16 = 2;
 /// `NLMSG_DONE`: the end of a dump.
 pub(crate) const NLMSG_DONE: u16 = 3;
 /// `NLMSG_OVERRUN`: data lost.
 pub(crate) const NLMSG_OVERRUN: u16 = 4;
+/// `NLM_F_REQUEST`.
+pub(crate) const NLM_F_REQUEST: u16 = 0x01;
+/// `NLM_F_ACK`.
+pub(crate) const NLM_F_ACK: u16 = 0x04;
 /// `NLM_F_MULTI`: part of a multipart answer.
 pub(crate) const NLM_F_MULTI: u16 = 0x02;
 /// `NLM_F_DUMP_INTR`: the dump was interrupted by a change (its content may be inconsistent).
@@ -153,6 +159,18 @@ pub(crate) fn encode<P: Size + ToBytes>(
     Ok(out)
 }
 
+/// A header-only `NLMSG_NOOP` request asking for an acknowledgement (`NLM_F_REQUEST |
+/// NLM_F_ACK`): placed after a batch, its answer comes after the answers of everything before it.
+pub(crate) fn noop_ack(seq: u32) -> Vec<u8> {
+    let mut out = Vec::with_capacity(NLMSG_HDRLEN);
+    out.extend_from_slice(&(NLMSG_HDRLEN as u32).to_ne_bytes());
+    out.extend_from_slice(&NLMSG_NOOP.to_ne_bytes());
+    out.extend_from_slice(&(NLM_F_REQUEST | NLM_F_ACK).to_ne_bytes());
+    out.extend_from_slice(&seq.to_ne_bytes());
+    out.extend_from_slice(&0u32.to_ne_bytes());
+    out
+}
+
 /// A NUL-terminated (or not) attribute string.
 pub(crate) fn attr_string(bytes: &[u8]) -> String {
     let text = bytes.split(|&b| b == 0).next().unwrap_or_default();
@@ -240,6 +258,17 @@ mod tests {
                 ext_msg: None
             }
         );
+    }
+
+    #[test]
+    fn noop_ack_is_a_header_only_request() {
+        let bytes = noop_ack(0xdead_beef);
+        let msgs = split(&bytes).unwrap();
+        assert_eq!(msgs.len(), 1);
+        assert_eq!(msgs[0].ty, NLMSG_NOOP);
+        assert_eq!(msgs[0].flags, NLM_F_REQUEST | NLM_F_ACK);
+        assert_eq!(msgs[0].seq, 0xdead_beef);
+        assert!(msgs[0].payload.is_empty());
     }
 
     #[test]
