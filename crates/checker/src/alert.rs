@@ -4,15 +4,14 @@
 //! up/down and per quorum gained/lost.
 //!
 //! The virtual servers queue [`Event`]s; the loop hands them to [`Alerts::send`], which
-//! sends through [`keepalived_smtp::client::Client`] on the tokens [`FIRST_TOKEN`] ..
+//! sends through a [`Mailer`] on the tokens [`FIRST_TOKEN`] ..
 //! `FIRST_TOKEN + SLOTS` of the loop's own poll; a slow server never holds the loop.
 
 use keepalived_config::model::lvs::{RealServer, VirtualServer};
 use keepalived_config::model::GlobalDefs as Global;
 use keepalived_config::Config;
 use keepalived_smtp::alert::{real_server, virtual_server};
-use keepalived_smtp::client::{Client, Settings};
-use keepalived_smtp::global::{local_name, settings};
+use keepalived_smtp::mailer::Mailer;
 use mio::{Registry, Token};
 use std::time::Instant;
 
@@ -99,11 +98,9 @@ pub fn rs_alerts(global: &Global, vs: &VirtualServer, rs: &RealServer) -> bool {
     rs.smtp_alert.unwrap_or_else(|| vs_alerts(global, vs))
 }
 
-/// What the config says about alerts, resolved once per (re)load.
+/// Which real servers and virtual servers mail, resolved once per (re)load.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Policy {
-    settings: Option<Settings>,
-    router_id: Option<String>,
     vs: Vec<bool>,
     rs: Vec<Vec<bool>>,
 }
@@ -111,10 +108,7 @@ struct Policy {
 impl Policy {
     fn from_config(config: &Config) -> Self {
         let g = &config.global;
-        let local = local_name();
         Policy {
-            settings: settings(g, local.as_deref()),
-            router_id: g.router_id.clone().or(local),
             vs: config
                 .virtual_servers
                 .iter()
@@ -146,51 +140,40 @@ impl Policy {
     }
 }
 
-/// The checker's alerts: policy and the mail client.
+/// The checker's alerts: policy and the mailer.
 #[derive(Debug)]
 pub struct Alerts {
     policy: Policy,
-    client: Option<Client>,
+    mailer: Mailer,
 }
 
 impl Alerts {
     /// Alerts as `config` asks for them (none without `smtp_server` and recipients).
     pub fn new(config: &Config) -> Self {
-        let policy = Policy::from_config(config);
-        let client = policy
-            .settings
-            .clone()
-            .map(|s| Client::new(s, Token(FIRST_TOKEN), SLOTS));
-        Alerts { policy, client }
+        Alerts {
+            policy: Policy::from_config(config),
+            mailer: Mailer::new(&config.global, Token(FIRST_TOKEN), SLOTS),
+        }
     }
 
     /// A reload: new policy; mails under way finish unless the server settings changed.
     pub fn reload(&mut self, config: &Config, registry: &Registry) {
-        let policy = Policy::from_config(config);
-        if policy.settings != self.policy.settings {
-            if let Some(c) = self.client.as_mut() {
-                c.close_all(registry);
-            }
-            self.client = policy
-                .settings
-                .clone()
-                .map(|s| Client::new(s, Token(FIRST_TOKEN), SLOTS));
-        }
-        self.policy = policy;
+        self.policy = Policy::from_config(config);
+        self.mailer.reload(&config.global, registry);
     }
 
     /// True when alerts are configured at all.
     pub fn enabled(&self) -> bool {
-        self.client.is_some()
+        self.mailer.enabled()
     }
 
     /// Queues a mail for each event the policy wants mailed.
     pub fn send(&mut self, registry: &Registry, now: Instant, events: &[Event]) {
-        let Some(client) = self.client.as_mut() else {
+        if !self.mailer.enabled() {
             return;
-        };
-        let router_id = self.policy.router_id.as_deref();
+        }
         for ev in events.iter().filter(|e| self.policy.wants(e)) {
+            let router_id = self.mailer.router_id();
             let mail = match ev {
                 Event::RealServer {
                     vs_name,
@@ -203,41 +186,33 @@ impl Alerts {
                     virtual_server(router_id, vs_name, *up, quorum_body(*up))
                 }
             };
-            client.send(registry, now, &mail);
+            self.mailer.send(registry, now, &mail);
         }
     }
 
     /// True when `token` is one of the mail connections'.
     pub fn owns(&self, token: Token) -> bool {
-        self.client.as_ref().is_some_and(|c| c.owns(token))
+        self.mailer.owns(token)
     }
 
     /// A readiness event on a mail connection.
     pub fn ready(&mut self, registry: &Registry, token: Token, now: Instant) {
-        if let Some(c) = self.client.as_mut() {
-            c.ready(registry, token, now);
-        }
+        self.mailer.ready(registry, token, now);
     }
 
     /// Handles the mail timeouts due by `now`.
     pub fn on_timeout(&mut self, registry: &Registry, now: Instant) {
-        if let Some(c) = self.client.as_mut() {
-            if c.next_deadline().is_some_and(|d| d <= now) {
-                c.on_timeout(registry, now);
-            }
-        }
+        self.mailer.on_timeout(registry, now);
     }
 
     /// When the mail client next needs [`Alerts::on_timeout`].
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.client.as_ref().and_then(Client::next_deadline)
+        self.mailer.next_deadline()
     }
 
     /// Mails still being sent or waiting for a connection.
     pub fn in_flight(&self) -> usize {
-        self.client
-            .as_ref()
-            .map_or(0, |c| c.in_flight() + c.queued())
+        self.mailer.in_flight()
     }
 }
 
@@ -277,17 +252,6 @@ mod tests {
             vs_name: "[10.0.0.1]:tcp:80".into(),
             up: true,
         }
-    }
-
-    #[test]
-    fn settings_from_global_defs() {
-        let p = policy("", "", "");
-        let s = p.settings.unwrap();
-        assert_eq!(s.server, "127.0.0.1:2525".parse().unwrap());
-        assert_eq!(s.from, "ka@example.org");
-        assert_eq!(s.to, ["ops@example.org"]);
-        assert_eq!(s.connect_timeout, std::time::Duration::from_secs(7));
-        assert_eq!(p.router_id.as_deref(), Some("lb1"));
     }
 
     #[test]

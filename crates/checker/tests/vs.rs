@@ -4,180 +4,23 @@
 //! notify_up/notify_down scripts (they append to a file) and the IPVS commands recorded.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use keepalived_check::ipvs::{IpvsCommand, IpvsError, IpvsSink};
-use keepalived_checker::procs::{ProcOwner, Procs};
-use keepalived_checker::vs::{VirtualServers, VsContext, TOKEN_BASE};
-use keepalived_config::{load_str, AssumeAll, Config, LoadOptions};
-use keepalived_ipc::ToParent;
+mod common;
+
+use common::{config, free_port, lines, Harness, ServerThread};
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Procs reaps with waitpid(-1): tests that spawn processes must not run at the same time.
 static SERIAL: Mutex<()> = Mutex::new(());
 
-#[derive(Clone, Default)]
-struct SharedRecorder(Arc<Mutex<Vec<String>>>);
-
-impl IpvsSink for SharedRecorder {
-    fn apply(&mut self, cmd: &IpvsCommand) -> Result<(), IpvsError> {
-        self.0.lock().unwrap().push(cmd.to_string());
-        Ok(())
-    }
-}
-
-impl SharedRecorder {
-    fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.0.lock().unwrap())
-    }
-}
-
-struct Harness {
-    poll: mio::Poll,
-    procs: Procs,
-    reports: Vec<ToParent>,
-    vs: VirtualServers,
-    ipvs: SharedRecorder,
-}
-
-impl Harness {
-    fn new(config: &Config) -> Self {
-        let ipvs = SharedRecorder::default();
-        let vs = VirtualServers::with_sink(config, Box::new(ipvs.clone()));
-        let mut h = Self {
-            poll: mio::Poll::new().unwrap(),
-            procs: Procs::new(),
-            reports: Vec::new(),
-            vs,
-            ipvs,
-        };
-        let mut ctx = VsContext {
-            registry: h.poll.registry(),
-            procs: &mut h.procs,
-            reports: &mut h.reports,
-        };
-        h.vs.start(&mut ctx, Instant::now());
-        h
-    }
-
-    /// Runs the loop for `d`.
-    fn run(&mut self, d: Duration) {
-        let end = Instant::now() + d;
-        let mut events = mio::Events::with_capacity(256);
-        loop {
-            let now = Instant::now();
-            if now >= end {
-                break;
-            }
-            {
-                let mut ctx = VsContext {
-                    registry: self.poll.registry(),
-                    procs: &mut self.procs,
-                    reports: &mut self.reports,
-                };
-                self.vs.fire_timers(&mut ctx, now);
-            }
-            let mut until = end.min(now + Duration::from_millis(20));
-            if let Some(t) = self.vs.next_deadline() {
-                until = until.min(t);
-            }
-            self.poll
-                .poll(
-                    &mut events,
-                    Some(until.saturating_duration_since(Instant::now())),
-                )
-                .unwrap();
-            let now = Instant::now();
-            let mut ctx = VsContext {
-                registry: self.poll.registry(),
-                procs: &mut self.procs,
-                reports: &mut self.reports,
-            };
-            for ev in events.iter() {
-                assert!(ev.token().0 >= TOKEN_BASE);
-                self.vs.ready(
-                    &mut ctx,
-                    ev.token(),
-                    ev.is_readable(),
-                    ev.is_writable(),
-                    now,
-                );
-            }
-            ctx.procs.fire_timeouts(now);
-            for (id, owner, exit) in ctx.procs.reap() {
-                if let ProcOwner::Vs(_) = owner {
-                    self.vs.process_exited(&mut ctx, id, exit, now);
-                }
-            }
-        }
-    }
-
-    /// Runs until `f` holds (or panics after `max`).
-    fn run_until(&mut self, max: Duration, what: &str, f: impl Fn(&Self) -> bool) {
-        let end = Instant::now() + max;
-        while !f(self) {
-            assert!(
-                Instant::now() < end,
-                "timed out waiting for {what}\n{}",
-                self.vs.dump()
-            );
-            self.run(Duration::from_millis(20));
-        }
-    }
-
-    fn alive(&self, rs: usize) -> bool {
-        self.vs.rs_alive(0, rs).unwrap()
-    }
-
-    fn states(&self) -> Vec<(String, bool)> {
-        self.reports
-            .iter()
-            .filter_map(|r| match r {
-                ToParent::RealServerState { rs, up, .. } => Some((rs.clone(), *up)),
-                _ => None,
-            })
-            .collect()
-    }
-}
-
-fn config(text: &str) -> Config {
-    let loaded = load_str("vs.conf", text, &LoadOptions::default(), &AssumeAll);
-    loaded.config
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A scratch directory for notify files.
-fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("krs-rschecks-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn lines(path: &Path) -> Vec<String> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
 /// A tiny HTTP server answering every connection with `answer()`, after `delay`.
 struct HttpServer {
     addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    handle: Option<thread::JoinHandle<()>>,
+    _thread: ServerThread,
 }
 
 type Answer = Arc<Mutex<(Vec<u8>, Duration)>>;
@@ -203,17 +46,7 @@ impl HttpServer {
         });
         Self {
             addr,
-            stop,
-            handle: Some(handle),
-        }
-    }
-}
-
-impl Drop for HttpServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
+            _thread: ServerThread::new(stop, handle),
         }
     }
 }
@@ -286,7 +119,7 @@ fn tls_server_config() -> Arc<rustls::ServerConfig> {
 #[test]
 fn tcp_check_up_down_up_with_notifies_and_ipvs() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = scratch("tcp");
+    let dir = common::scratch("rschecks", "tcp");
     let notes = dir.join("notify");
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -455,7 +288,7 @@ virtual_server 10.9.9.3 443 {{
 #[test]
 fn misc_check_exit_codes_and_dynamic_weight() {
     let _g = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let dir = scratch("misc");
+    let dir = common::scratch("rschecks", "misc");
     let code = dir.join("check.sh");
     std::fs::write(&code, "exit 0\n").unwrap();
     let cfg = config(&format!(

@@ -5,150 +5,20 @@
 //! states and the IPVS commands recorded.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use keepalived_check::ipvs::{IpvsCommand, IpvsError, IpvsSink};
-use keepalived_checker::procs::Procs;
-use keepalived_checker::vs::{VirtualServers, VsContext, TOKEN_BASE};
-use keepalived_config::{load_str, AssumeAll, Config, LoadOptions};
-use keepalived_ipc::ToParent;
+mod common;
+
+use common::{config, Harness, ServerThread, Style};
+use keepalived_config::Config;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-#[derive(Clone, Default)]
-struct SharedRecorder(Arc<Mutex<Vec<String>>>);
-
-impl IpvsSink for SharedRecorder {
-    fn apply(&mut self, cmd: &IpvsCommand) -> Result<(), IpvsError> {
-        self.0.lock().unwrap().push(cmd.to_string());
-        Ok(())
-    }
-}
-
-impl SharedRecorder {
-    fn take(&self) -> Vec<String> {
-        std::mem::take(&mut *self.0.lock().unwrap())
-    }
-}
-
-struct Harness {
-    poll: mio::Poll,
-    procs: Procs,
-    reports: Vec<ToParent>,
-    vs: VirtualServers,
-    ipvs: SharedRecorder,
-}
-
-impl Harness {
-    fn new(config: &Config) -> Self {
-        let ipvs = SharedRecorder::default();
-        let vs = VirtualServers::with_sink(config, Box::new(ipvs.clone()));
-        let mut h = Self {
-            poll: mio::Poll::new().unwrap(),
-            procs: Procs::new(),
-            reports: Vec::new(),
-            vs,
-            ipvs,
-        };
-        let mut ctx = VsContext {
-            registry: h.poll.registry(),
-            procs: &mut h.procs,
-            reports: &mut h.reports,
-        };
-        h.vs.start(&mut ctx, Instant::now());
-        h
-    }
-
-    /// Runs the loop for `d`.
-    fn run(&mut self, d: Duration) {
-        let end = Instant::now() + d;
-        let mut events = mio::Events::with_capacity(256);
-        loop {
-            let now = Instant::now();
-            if now >= end {
-                break;
-            }
-            {
-                let mut ctx = VsContext {
-                    registry: self.poll.registry(),
-                    procs: &mut self.procs,
-                    reports: &mut self.reports,
-                };
-                self.vs.fire_timers(&mut ctx, now);
-            }
-            let mut until = end.min(now + Duration::from_millis(20));
-            if let Some(t) = self.vs.next_deadline() {
-                until = until.min(t);
-            }
-            self.poll
-                .poll(
-                    &mut events,
-                    Some(until.saturating_duration_since(Instant::now())),
-                )
-                .unwrap();
-            let now = Instant::now();
-            let mut ctx = VsContext {
-                registry: self.poll.registry(),
-                procs: &mut self.procs,
-                reports: &mut self.reports,
-            };
-            for ev in events.iter() {
-                assert!(ev.token().0 >= TOKEN_BASE);
-                self.vs.ready(
-                    &mut ctx,
-                    ev.token(),
-                    ev.is_readable() || ev.is_read_closed() || ev.is_error(),
-                    ev.is_writable(),
-                    now,
-                );
-            }
-            // These checks start no process; reaping (waitpid(-1)) would steal the children
-            // other tests wait for.
-            let _ = &mut ctx;
-        }
-    }
-
-    /// Runs until `f` holds (or panics after `max`).
-    fn run_until(&mut self, max: Duration, what: &str, f: impl Fn(&Self) -> bool) {
-        let end = Instant::now() + max;
-        while !f(self) {
-            assert!(
-                Instant::now() < end,
-                "timed out waiting for {what}\n{}",
-                self.vs.dump()
-            );
-            self.run(Duration::from_millis(20));
-        }
-    }
-
-    fn alive(&self, rs: usize) -> bool {
-        self.vs.rs_alive(0, rs).unwrap()
-    }
-
-    fn downs(&self) -> Vec<String> {
-        self.reports
-            .iter()
-            .filter_map(|r| match r {
-                ToParent::RealServerState { rs, up: false, .. } => Some(rs.clone()),
-                _ => None,
-            })
-            .collect()
-    }
-
-    fn shutdown(&mut self) {
-        let mut ctx = VsContext {
-            registry: self.poll.registry(),
-            procs: &mut self.procs,
-            reports: &mut self.reports,
-        };
-        self.vs.shutdown(&mut ctx);
-    }
-}
-
-fn config(text: &str) -> Config {
-    load_str("vs_more.conf", text, &LoadOptions::default(), &AssumeAll).config
+/// These checks start no process: the loop reaps none.
+fn harness(config: &Config) -> Harness {
+    Harness::with_style(config, Style::SOCKETS)
 }
 
 /// A virtual server on 10.9.9.1:port with the given real servers (already formatted).
@@ -156,21 +26,6 @@ fn vs_config(proto: &str, real_servers: &str) -> Config {
     config(&format!(
         "virtual_server 10.9.9.1 53 {{\n delay_loop 1\n lb_algo rr\n lb_kind NAT\n protocol {proto}\n{real_servers}}}\n"
     ))
-}
-
-/// Stops a server thread when dropped.
-struct Server {
-    stop: Arc<AtomicBool>,
-    handle: Option<thread::JoinHandle<()>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
-    }
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -181,7 +36,7 @@ enum SmtpMode {
 }
 
 /// A tiny SMTP server; returns its port, the lines it received, and its guard.
-fn smtp_server(mode: SmtpMode) -> (u16, Arc<Mutex<Vec<String>>>, Server) {
+fn smtp_server(mode: SmtpMode) -> (u16, Arc<Mutex<Vec<String>>>, ServerThread) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -224,14 +79,7 @@ fn smtp_server(mode: SmtpMode) -> (u16, Arc<Mutex<Vec<String>>>, Server) {
             }
         }
     });
-    (
-        port,
-        seen,
-        Server {
-            stop,
-            handle: Some(handle),
-        },
-    )
+    (port, seen, ServerThread::new(stop, handle))
 }
 
 #[test]
@@ -251,7 +99,7 @@ fn smtp_check_good_refused_and_silent() {
             rs(silent, "")
         ),
     );
-    let mut h = Harness::new(&cfg);
+    let mut h = harness(&cfg);
     h.ipvs.take();
     h.run_until(
         Duration::from_secs(4),
@@ -279,7 +127,7 @@ enum DnsMode {
 }
 
 /// A UDP DNS responder answering every query as `mode` says.
-fn dns_server(mode: DnsMode) -> (u16, Server) {
+fn dns_server(mode: DnsMode) -> (u16, ServerThread) {
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     sock.set_read_timeout(Some(Duration::from_millis(50)))
         .unwrap();
@@ -306,13 +154,7 @@ fn dns_server(mode: DnsMode) -> (u16, Server) {
             let _ = sock.send_to(&reply, from);
         }
     });
-    (
-        port,
-        Server {
-            stop,
-            handle: Some(handle),
-        },
-    )
+    (port, ServerThread::new(stop, handle))
 }
 
 #[test]
@@ -325,7 +167,7 @@ fn dns_check_good_rcode_and_wrong_id() {
         format!(" real_server 127.0.0.1 {port} {{\n  DNS_CHECK {{\n   connect_timeout 1\n   retry 0\n   warmup 0\n   alpha\n   type A\n   name example.org\n  }}\n }}\n")
     };
     let cfg = vs_config("UDP", &format!("{}{}{}", rs(good), rs(rcode), rs(wrong)));
-    let mut h = Harness::new(&cfg);
+    let mut h = harness(&cfg);
     h.run_until(Duration::from_secs(3), "good up", |h| h.alive(0));
     // The wrong id is ignored until the timeout; rcode 2 fails at once. Neither comes up.
     h.run(Duration::from_millis(2300));
@@ -334,7 +176,7 @@ fn dns_check_good_rcode_and_wrong_id() {
 }
 
 /// A UDP server answering every datagram with `answer` (`None`: echo it back; empty: silent).
-fn udp_server(answer: Option<Vec<u8>>) -> (u16, Server) {
+fn udp_server(answer: Option<Vec<u8>>) -> (u16, ServerThread) {
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     sock.set_read_timeout(Some(Duration::from_millis(50)))
         .unwrap();
@@ -358,13 +200,7 @@ fn udp_server(answer: Option<Vec<u8>>) -> (u16, Server) {
             }
         }
     });
-    (
-        port,
-        Server {
-            stop,
-            handle: Some(handle),
-        },
-    )
+    (port, ServerThread::new(stop, handle))
 }
 
 fn closed_udp_port() -> u16 {
@@ -401,7 +237,7 @@ fn udp_check_echo_closed_silent_and_mismatch() {
             rs(other, "   payload 01\n   require_reply 01\n"),
         ),
     );
-    let mut h = Harness::new(&cfg);
+    let mut h = harness(&cfg);
     h.run_until(Duration::from_secs(4), "closed and mismatch down", |h| {
         !h.alive(1) && !h.alive(3)
     });
@@ -453,7 +289,7 @@ virtual_server 10.9.9.1 80 {{
 "#,
         f = file.display()
     ));
-    let mut h = Harness::new(&cfg);
+    let mut h = harness(&cfg);
     let start = h.ipvs.take();
     assert!(h.alive(0) && h.alive(1), "{start:?}");
     assert!(
@@ -513,7 +349,7 @@ fn ping_config() -> Config {
 
 /// Pings 127.0.0.1 (answers) and 192.0.2.1 (no route in a bare namespace).
 fn ping_round() {
-    let mut h = Harness::new(&ping_config());
+    let mut h = harness(&ping_config());
     // alpha on the first: it is up only once a reply came.
     h.run_until(
         Duration::from_secs(4),
@@ -571,7 +407,7 @@ fn ipv6_udp_check_closed_port() {
         addr.ip(),
         addr.port()
     ));
-    let mut h = Harness::new(&cfg);
+    let mut h = harness(&cfg);
     h.run_until(Duration::from_secs(3), "closed v6 port down", |h| {
         !h.alive(0)
     });

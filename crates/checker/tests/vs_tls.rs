@@ -3,11 +3,10 @@
 //! answering a set of paths. The test drives `VirtualServers` with its own mio loop.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use keepalived_check::ipvs::{IpvsCommand, IpvsError, IpvsSink};
-use keepalived_checker::procs::{ProcOwner, Procs};
-use keepalived_checker::vs::{VirtualServers, VsContext};
-use keepalived_config::{load_str, AssumeAll, Config, LoadOptions};
-use keepalived_ipc::ToParent;
+mod common;
+
+use common::{config, Harness, ServerThread};
+use keepalived_config::Config;
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, KeyPair,
     KeyUsagePurpose,
@@ -55,121 +54,8 @@ fn logged(what: &str) -> bool {
         .any(|l| l.contains(what))
 }
 
-struct NoIpvs;
-
-impl IpvsSink for NoIpvs {
-    fn apply(&mut self, _cmd: &IpvsCommand) -> Result<(), IpvsError> {
-        Ok(())
-    }
-}
-
-struct Harness {
-    poll: mio::Poll,
-    procs: Procs,
-    reports: Vec<ToParent>,
-    vs: VirtualServers,
-}
-
-impl Harness {
-    fn new(config: &Config) -> Self {
-        let vs = VirtualServers::with_sink(config, Box::new(NoIpvs));
-        let mut h = Self {
-            poll: mio::Poll::new().unwrap(),
-            procs: Procs::new(),
-            reports: Vec::new(),
-            vs,
-        };
-        let mut ctx = VsContext {
-            registry: h.poll.registry(),
-            procs: &mut h.procs,
-            reports: &mut h.reports,
-        };
-        h.vs.start(&mut ctx, Instant::now());
-        h
-    }
-
-    fn run(&mut self, d: Duration) {
-        let end = Instant::now() + d;
-        let mut events = mio::Events::with_capacity(64);
-        while Instant::now() < end {
-            let now = Instant::now();
-            let mut ctx = VsContext {
-                registry: self.poll.registry(),
-                procs: &mut self.procs,
-                reports: &mut self.reports,
-            };
-            self.vs.fire_timers(&mut ctx, now);
-            let mut until = end.min(now + Duration::from_millis(20));
-            if let Some(t) = self.vs.next_deadline() {
-                until = until.min(t);
-            }
-            self.poll
-                .poll(
-                    &mut events,
-                    Some(until.saturating_duration_since(Instant::now())),
-                )
-                .unwrap();
-            let now = Instant::now();
-            let mut ctx = VsContext {
-                registry: self.poll.registry(),
-                procs: &mut self.procs,
-                reports: &mut self.reports,
-            };
-            for ev in events.iter() {
-                self.vs.ready(
-                    &mut ctx,
-                    ev.token(),
-                    ev.is_readable(),
-                    ev.is_writable(),
-                    now,
-                );
-            }
-            ctx.procs.fire_timeouts(now);
-            for (id, owner, exit) in ctx.procs.reap() {
-                if let ProcOwner::Vs(_) = owner {
-                    self.vs.process_exited(&mut ctx, id, exit, now);
-                }
-            }
-        }
-    }
-
-    fn run_until(&mut self, max: Duration, what: &str, f: impl Fn(&Self) -> bool) {
-        let end = Instant::now() + max;
-        while !f(self) {
-            assert!(
-                Instant::now() < end,
-                "timed out waiting for {what}\n{}",
-                self.vs.dump()
-            );
-            self.run(Duration::from_millis(20));
-        }
-    }
-
-    fn alive(&self) -> bool {
-        self.vs.rs_alive(0, 0).unwrap()
-    }
-
-    /// The real server's reported transitions.
-    fn ups(&self) -> Vec<bool> {
-        self.reports
-            .iter()
-            .filter_map(|r| match r {
-                ToParent::RealServerState { up, .. } => Some(*up),
-                _ => None,
-            })
-            .collect()
-    }
-}
-
-fn config(text: &str) -> Config {
-    load_str("vs.conf", text, &LoadOptions::default(), &AssumeAll).config
-}
-
 fn scratch(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("krs-httptls-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::scratch("httptls", name)
 }
 
 /// A test CA.
@@ -256,8 +142,7 @@ fn server_config(leaf: &(String, String), client_ca: Option<&Ca>) -> Arc<rustls:
 /// A small HTTP(S) server: each connection gets `answer(path)`.
 struct Server {
     addr: SocketAddr,
-    stop: Arc<AtomicBool>,
-    handle: Option<thread::JoinHandle<()>>,
+    _thread: ServerThread,
     /// The paths requested, in order, and when.
     paths: Arc<Mutex<Vec<(String, Instant)>>>,
 }
@@ -285,8 +170,7 @@ impl Server {
         });
         Self {
             addr,
-            stop,
-            handle: Some(handle),
+            _thread: ServerThread::new(stop, handle),
             paths,
         }
     }
@@ -302,15 +186,6 @@ impl Server {
 
     fn times(&self) -> Vec<Instant> {
         self.paths.lock().unwrap().iter().map(|(_, t)| *t).collect()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
-        }
     }
 }
 
@@ -408,7 +283,7 @@ fn ssl_get_verifies_the_chain_against_the_configured_ca() {
         )),
     );
     let mut h = Harness::new(&ssl_config(good.addr.port(), &block, true));
-    h.run_until(Duration::from_secs(5), "up with our CA", |h| h.alive());
+    h.run_until(Duration::from_secs(5), "up with our CA", |h| h.alive(0));
 
     let bad = Server::start(
         ok_answer(),
@@ -418,9 +293,9 @@ fn ssl_get_verifies_the_chain_against_the_configured_ca() {
         )),
     );
     let mut h = Harness::new(&ssl_config(bad.addr.port(), &block, false));
-    assert!(h.alive(), "starts up without alpha");
+    assert!(h.alive(0), "starts up without alpha");
     h.run_until(Duration::from_secs(5), "down with another CA", |h| {
-        !h.alive()
+        !h.alive(0)
     });
     assert!(
         logged("TLS error: invalid peer certificate"),
@@ -434,7 +309,7 @@ fn ssl_get_verifies_the_chain_against_the_configured_ca() {
 
     // Without an SSL block nothing is verified (keepalived's default).
     let mut h = Harness::new(&ssl_config(bad.addr.port(), "", true));
-    h.run_until(Duration::from_secs(5), "up unverified", |h| h.alive());
+    h.run_until(Duration::from_secs(5), "up unverified", |h| h.alive(0));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -458,7 +333,7 @@ fn ssl_get_presents_the_client_certificate() {
 
     let mut h = Harness::new(&ssl_config(server.addr.port(), "", false));
     h.run_until(Duration::from_secs(5), "down without a client cert", |h| {
-        !h.alive()
+        !h.alive(0)
     });
 
     let block = format!(
@@ -468,7 +343,7 @@ fn ssl_get_presents_the_client_certificate() {
     );
     let mut h = Harness::new(&ssl_config(server.addr.port(), &block, true));
     h.run_until(Duration::from_secs(5), "up with the client cert", |h| {
-        h.alive()
+        h.alive(0)
     });
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -487,7 +362,7 @@ fn ssl_get_with_unreadable_files_fails_with_one_error() {
     );
     let block = "SSL {\n ca /nonexistent/krs-ca.pem\n}";
     let mut h = Harness::new(&ssl_config(server.addr.port(), block, false));
-    h.run_until(Duration::from_secs(5), "down", |h| !h.alive());
+    h.run_until(Duration::from_secs(5), "down", |h| !h.alive(0));
     h.run(Duration::from_millis(1200));
     let errors = LOGS
         .lock()
@@ -542,8 +417,8 @@ virtual_server 10.9.9.4 80 {{
         port = server.addr.port()
     ));
     let mut h = Harness::new(&cfg);
-    assert!(h.alive(), "starts up without alpha");
-    h.run_until(Duration::from_secs(5), "down on /b", |h| !h.alive());
+    assert!(h.alive(0), "starts up without alpha");
+    h.run_until(Duration::from_secs(5), "down on /b", |h| !h.alive(0));
     // Held on the failed URL, once per delay_loop.
     h.run(Duration::from_millis(2300));
     let held = server.paths();
@@ -559,7 +434,7 @@ virtual_server 10.9.9.4 80 {{
     b_fails.store(false, Ordering::Relaxed);
     let before = held.len();
     h.run_until(Duration::from_secs(8), "up after a whole pass", |h| {
-        h.alive()
+        h.alive(0)
     });
     let after: Vec<String> = server.paths()[before..].to_vec();
     assert_eq!(after, vec!["/b", "/a", "/b", "/c"]);

@@ -7,6 +7,7 @@
 //!   `QUIT`, with typed [`dialog::Failure`]s.
 //! * [`client`]: one non-blocking connection per mail on a caller-given token range.
 //! * [`global`]: the [`client::Settings`] `global_defs` asks for, with keepalived's defaults.
+//! * [`mailer::Mailer`]: those settings, the router id and a client, kept across reloads.
 //!
 //! A child process uses it like this: build a [`client::Settings`] from `global_defs`
 //! (`smtp_server`, `smtp_helo_name`, `notification_email_from`, `notification_email`,
@@ -20,3 +21,4 @@ pub mod alert;
 pub mod client;
 pub mod dialog;
 pub mod global;
+pub mod mailer;

@@ -16,6 +16,7 @@ pub mod process;
 pub mod sched;
 pub mod signals;
 pub mod stages;
+pub mod time_fmt;
 pub mod vrrp_socket;
 
 pub use error::{Result, SysError};

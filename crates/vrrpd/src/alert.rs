@@ -2,14 +2,13 @@
 //! `smtp_alert` / `smtp_alert_vrrp`, per-block `smtp_alert`), and one mail per state each
 //! one enters (keepalived's `last_email_state`: never the same state twice in a row).
 //!
-//! Mails go out through [`keepalived_smtp::client::Client`] on the child's own mio loop,
+//! Mails go out through a [`Mailer`] on the child's own mio loop,
 //! on the tokens [`FIRST_TOKEN`] .. `FIRST_TOKEN + SLOTS`; a slow server never holds the loop.
 
 use crate::params::Plan;
 use keepalived_config::Config;
 use keepalived_smtp::alert::{vrrp_group, vrrp_instance, AlertState};
-use keepalived_smtp::client::{Client, Settings};
-use keepalived_smtp::global::{local_name, settings};
+use keepalived_smtp::mailer::Mailer;
 use keepalived_vrrp::instance::{Action, State};
 use keepalived_vrrp::sync_group::{Routed, Router, Source};
 use mio::{Registry, Token};
@@ -22,11 +21,9 @@ pub const FIRST_TOKEN: usize = 8;
 pub const SLOTS: usize = 8;
 const _: () = assert!(FIRST_TOKEN + SLOTS <= crate::net::FIRST_SOCKET_TOKEN);
 
-/// What the config says about alerts, resolved once per (re)load.
+/// Which instances and sync groups mail, resolved once per (re)load.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Policy {
-    settings: Option<Settings>,
-    router_id: Option<String>,
     instances: HashMap<String, bool>,
     groups: HashMap<String, bool>,
 }
@@ -34,7 +31,6 @@ struct Policy {
 impl Policy {
     fn from_config(config: &Config) -> Self {
         let g = &config.global;
-        let local = local_name();
         let default_on = g.smtp_alert_vrrp.or(g.smtp_alert).unwrap_or(false);
         let instances = config
             .vrrp_instances
@@ -46,21 +42,15 @@ impl Policy {
             .iter()
             .map(|s| (s.name.clone(), s.smtp_alert.unwrap_or(default_on)))
             .collect();
-        let settings = settings(g, local.as_deref());
-        Policy {
-            settings,
-            router_id: g.router_id.clone().or(local),
-            instances,
-            groups,
-        }
+        Policy { instances, groups }
     }
 }
 
-/// The VRRP child's alerts: policy, last mailed states and the mail client.
+/// The VRRP child's alerts: policy, last mailed states and the mailer.
 #[derive(Debug)]
 pub struct Alerts {
     policy: Policy,
-    client: Option<Client>,
+    mailer: Mailer,
     last_instance: HashMap<String, State>,
     last_group: HashMap<String, State>,
 }
@@ -78,14 +68,9 @@ fn alert_state(s: State) -> Option<AlertState> {
 impl Alerts {
     /// Alerts as `config` asks for them (none without `smtp_server` and recipients).
     pub fn new(config: &Config) -> Self {
-        let policy = Policy::from_config(config);
-        let client = policy
-            .settings
-            .clone()
-            .map(|s| Client::new(s, Token(FIRST_TOKEN), SLOTS));
         Alerts {
-            policy,
-            client,
+            policy: Policy::from_config(config),
+            mailer: Mailer::new(&config.global, Token(FIRST_TOKEN), SLOTS),
             last_instance: HashMap::new(),
             last_group: HashMap::new(),
         }
@@ -93,22 +78,13 @@ impl Alerts {
 
     /// A reload: new policy; mails under way finish unless the server settings changed.
     pub fn reload(&mut self, config: &Config, registry: &Registry) {
-        let policy = Policy::from_config(config);
-        if policy.settings != self.policy.settings {
-            if let Some(c) = self.client.as_mut() {
-                c.close_all(registry);
-            }
-            self.client = policy
-                .settings
-                .clone()
-                .map(|s| Client::new(s, Token(FIRST_TOKEN), SLOTS));
-        }
-        self.policy = policy;
+        self.policy = Policy::from_config(config);
+        self.mailer.reload(&config.global, registry);
     }
 
     /// True when alerts are configured at all.
     pub fn enabled(&self) -> bool {
-        self.client.is_some()
+        self.mailer.enabled()
     }
 
     /// Queues a mail for each transition in `actions` that the policy wants mailed: an
@@ -121,11 +97,11 @@ impl Alerts {
         router: &Router,
         actions: &[Routed],
     ) {
-        let Some(client) = self.client.as_mut() else {
+        if !self.mailer.enabled() {
             return;
-        };
-        let router_id = self.policy.router_id.as_deref();
+        }
         for r in actions {
+            let router_id = self.mailer.router_id();
             match (r.source, &r.action) {
                 (Source::Instance(i), Action::StateChanged { to, .. }) => {
                     let Some(name) = plan.shells.get(i).map(|s| s.name.as_str()) else {
@@ -140,7 +116,8 @@ impl Alerts {
                     if self.last_instance.insert(name.to_string(), *to) == Some(*to) {
                         continue;
                     }
-                    client.send(registry, now, &vrrp_instance(router_id, name, state));
+                    let mail = vrrp_instance(router_id, name, state);
+                    self.mailer.send(registry, now, &mail);
                 }
                 (Source::Group(g), _) => {
                     let Some(group) = router.groups().get(g) else {
@@ -158,7 +135,7 @@ impl Alerts {
                     if self.last_group.insert(name.to_string(), to) == Some(to) {
                         continue;
                     }
-                    client.send(registry, now, &mail);
+                    self.mailer.send(registry, now, &mail);
                 }
                 _ => {}
             }
@@ -167,35 +144,27 @@ impl Alerts {
 
     /// True when `token` is one of the mail connections'.
     pub fn owns(&self, token: Token) -> bool {
-        self.client.as_ref().is_some_and(|c| c.owns(token))
+        self.mailer.owns(token)
     }
 
     /// A readiness event on a mail connection.
     pub fn ready(&mut self, registry: &Registry, token: Token, now: Instant) {
-        if let Some(c) = self.client.as_mut() {
-            c.ready(registry, token, now);
-        }
+        self.mailer.ready(registry, token, now);
     }
 
     /// Handles the mail timeouts due by `now`.
     pub fn on_timeout(&mut self, registry: &Registry, now: Instant) {
-        if let Some(c) = self.client.as_mut() {
-            if c.next_deadline().is_some_and(|d| d <= now) {
-                c.on_timeout(registry, now);
-            }
-        }
+        self.mailer.on_timeout(registry, now);
     }
 
     /// When the mail client next needs [`Alerts::on_timeout`].
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.client.as_ref().and_then(Client::next_deadline)
+        self.mailer.next_deadline()
     }
 
     /// Mails still being sent.
     pub fn in_flight(&self) -> usize {
-        self.client
-            .as_ref()
-            .map_or(0, |c| c.in_flight() + c.queued())
+        self.mailer.in_flight()
     }
 }
 
@@ -216,18 +185,6 @@ mod tests {
             .replace("INST", inst)
             .replace("GROUP", group);
         Policy::from_config(&config(&text))
-    }
-
-    #[test]
-    fn settings_from_global_defs() {
-        let p = policy("", "", "");
-        let s = p.settings.unwrap();
-        assert_eq!(s.server, "127.0.0.1:2525".parse().unwrap());
-        assert_eq!(s.from, "ka@example.org");
-        assert_eq!(s.to, ["ops@example.org"]);
-        assert_eq!(s.connect_timeout, std::time::Duration::from_secs(7));
-        assert!(!s.helo.is_empty());
-        assert_eq!(p.router_id.as_deref(), Some("lb1"));
     }
 
     #[test]

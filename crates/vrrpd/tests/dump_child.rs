@@ -6,72 +6,12 @@
 //! (about 2 s).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::Ns;
 use keepalived_config::{load_str, AssumeAll, LoadOptions};
-use keepalived_ipc::{
-    encode, DumpFormat, FrameDecoder, ToChild, ToParent, VrrpState, PROTOCOL_VERSION,
-};
-use keepalived_vrrpd::{run_child, VrrpdOptions};
-use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
-use std::process::Command;
+use keepalived_ipc::{DumpFormat, ToChild, ToParent, VrrpState};
 use std::time::Duration;
-
-/// The namespace, deleted however the test ends.
-struct Ns(String);
-
-impl Drop for Ns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
-
-fn ip(args: &[&str]) {
-    assert!(
-        Command::new("ip").args(args).status().unwrap().success(),
-        "ip {args:?}"
-    );
-}
-
-struct Parent {
-    stream: UnixStream,
-    decoder: FrameDecoder<ToParent>,
-}
-
-impl Parent {
-    fn send(&mut self, m: &ToChild) {
-        self.stream.write_all(&encode(m).unwrap()).unwrap();
-    }
-
-    fn recv_until(&mut self, f: impl Fn(&ToParent) -> bool) -> ToParent {
-        let mut buf = [0u8; 65536];
-        loop {
-            while let Some(m) = self.decoder.pop().unwrap() {
-                if f(&m) {
-                    return m;
-                }
-            }
-            let n = self.stream.read(&mut buf).expect("read from child");
-            assert!(n > 0, "child closed the channel");
-            self.decoder.push(&buf[..n]).unwrap();
-        }
-    }
-
-    fn dump(&mut self, id: u64, format: DumpFormat) -> String {
-        self.send(&ToChild::Dump { id, format });
-        match self.recv_until(|m| matches!(m, ToParent::DumpReply { id: got, .. } if *got == id)) {
-            ToParent::DumpReply { text, .. } => text,
-            other => panic!("{other:?}"),
-        }
-    }
-
-    fn stats(&mut self, id: u64, clear: bool) -> String {
-        self.send(&ToChild::Stats { id, clear });
-        match self.recv_until(|m| matches!(m, ToParent::StatsReply { id: got, .. } if *got == id)) {
-            ToParent::StatsReply { text, .. } => text,
-            other => panic!("{other:?}"),
-        }
-    }
-}
 
 fn counter(stats: &str, key: &str) -> u64 {
     stats
@@ -85,38 +25,11 @@ fn counter(stats: &str, key: &str) -> u64 {
 #[test]
 #[ignore = "needs root + netns"]
 fn dumps_and_stats_clear_from_the_child() {
-    let ns = Ns(format!("kvdump{}", std::process::id()));
-    ip(&["netns", "add", &ns.0]);
-    ip(&[
-        "-n", &ns.0, "link", "add", "eth0", "type", "veth", "peer", "name", "eth1",
-    ]);
-    ip(&["-n", &ns.0, "addr", "add", "192.0.2.1/24", "dev", "eth0"]);
-    ip(&["-n", &ns.0, "link", "set", "eth0", "up"]);
-    ip(&["-n", &ns.0, "link", "set", "eth1", "up"]);
+    let ns = Ns::with_veth("kvdump");
     let text = "global_defs {\n router_id dumptest\n}\nvrrp_instance VI_1 {\n interface eth0\n virtual_router_id 9\n state MASTER\n priority 255\n advert_int 1\n virtual_ipaddress {\n 192.0.2.50/24\n }\n}\n";
     let loaded = load_str("t.conf", text, &LoadOptions::default(), &AssumeAll);
-    let (ours, theirs) = UnixStream::pair().unwrap();
-    theirs
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let ns_path = format!("/run/netns/{}", ns.0);
-    let child = std::thread::spawn(move || {
-        let f = std::fs::File::open(ns_path).unwrap();
-        nix::sched::setns(f, nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
-        run_child(ours.into(), VrrpdOptions::default())
-    });
-    let mut p = Parent {
-        stream: theirs,
-        decoder: FrameDecoder::new(),
-    };
-    p.send(&ToChild::Hello {
-        version: PROTOCOL_VERSION,
-    });
-    p.recv_until(|m| matches!(m, ToParent::Hello { .. }));
-    p.send(&ToChild::Start {
-        config: Box::new(loaded.config),
-    });
-    p.recv_until(|m| matches!(m, ToParent::Ready));
+    let (mut p, child) = ns.spawn_child();
+    p.start(loaded.config);
     p.recv_until(|m| matches!(m, ToParent::InstanceState(s) if s.state == VrrpState::Master));
 
     let data = p.dump(1, DumpFormat::Data);

@@ -39,41 +39,7 @@ pub fn timestamp(t: SystemTime) -> String {
 }
 
 /// `ctime` with microseconds inserted after the seconds, in UTC.
-pub fn ctime_us(secs: u64, usecs: u32) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    let wday = DAYS.get((days % 7) as usize).copied().unwrap_or("???");
-    let mon = MONTHS
-        .get((month.saturating_sub(1)) as usize)
-        .copied()
-        .unwrap_or("???");
-    format!(
-        "{wday} {mon} {day:>2} {:02}:{:02}:{:02}.{usecs:06} {year}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// (year, month 1..=12, day 1..=31) of a day count since 1970-01-01 (Howard Hinnant's
-/// algorithm, restricted to dates after the epoch).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
-}
+pub use keepalived_sys::time_fmt::ctime_us;
 
 /// C's `printf("%g", x)`: six significant digits, trailing zeros removed, exponent form
 /// below 1e-4 and from 1e6.
