@@ -5,83 +5,21 @@
 //! logged IPVS commands, the SIGUSR1 dump and the SIGTERM exit.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::{write_notify_script, Files, Proc};
 use keepalived_integration::{ours_enabled, wait_until, Lab, NodeKind};
-use nix::sys::signal::{kill, killpg, Signal};
-use nix::unistd::Pid;
+use nix::sys::signal::{kill, Signal};
 
 const VS: &str = "192.0.2.100:80";
 const TCP_PORT: u16 = 8001;
 const HTTP_PORT: u16 = 8080;
 const PYTHON: &str = "/usr/bin/python3";
-
-/// A process started in a namespace, in its own process group; SIGKILLed (group) on drop.
-struct Proc {
-    child: Option<Child>,
-}
-
-impl Proc {
-    fn spawn(ns: &str, argv: &[String], tmpdir: &Path, log: &Path) -> Proc {
-        let out = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .unwrap();
-        let err = out.try_clone().unwrap();
-        let child = Command::new("ip")
-            .args(["netns", "exec", ns])
-            .args(argv)
-            .env("TMPDIR", tmpdir)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .process_group(0)
-            .spawn()
-            .unwrap();
-        Proc { child: Some(child) }
-    }
-
-    fn pid(&self) -> Pid {
-        Pid::from_raw(self.child.as_ref().map_or(0, |c| c.id() as i32))
-    }
-
-    /// SIGKILLs the group and reaps the main process.
-    fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = killpg(Pid::from_raw(c.id() as i32), Signal::SIGKILL);
-            let _ = c.wait();
-        }
-    }
-
-    /// Waits up to `timeout` for the main process to exit; its exit code (None: still running
-    /// or killed by a signal).
-    fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
-        let start = Instant::now();
-        loop {
-            let c = self.child.as_mut()?;
-            if let Ok(Some(status)) = c.try_wait() {
-                self.child = None;
-                return status.code();
-            }
-            if start.elapsed() >= timeout {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
 
 fn md5_hex(path: &Path) -> String {
     let out = Command::new("md5sum").arg(path).output().unwrap();
@@ -91,15 +29,6 @@ fn md5_hex(path: &Path) -> String {
         .next()
         .unwrap()
         .to_string()
-}
-
-fn write_script(path: &Path, notify_log: &Path) {
-    fs::write(
-        path,
-        format!("#!/bin/sh\necho \"$0 $1\" >> {}\n", notify_log.display()),
-    )
-    .unwrap();
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
 }
 
 fn config(dir: &Path, rs_addr: &str, digest: &str) -> String {
@@ -146,64 +75,6 @@ virtual_server 192.0.2.100 80 {{
     )
 }
 
-/// Lines of the notify log, each `<script path> up|down` reduced to `<script name> up|down`.
-fn notify_lines(log: &Path) -> Vec<String> {
-    fs::read_to_string(log)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| {
-            let (script, what) = l.split_once(' ').unwrap_or((l, ""));
-            let name = Path::new(script)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            format!("{name} {what}")
-        })
-        .collect()
-}
-
-fn count(lines: &[String], want: &str) -> usize {
-    lines.iter().filter(|l| *l == want).count()
-}
-
-struct Files {
-    notify_log: PathBuf,
-    daemon_log: PathBuf,
-}
-
-impl Files {
-    fn wait_notify(&self, want: &str, n: usize, timeout: Duration) -> Duration {
-        let r = wait_until(&format!("notify line {want:?} #{n}"), timeout, || {
-            count(&notify_lines(&self.notify_log), want) >= n
-        });
-        match r {
-            Ok(d) => d,
-            Err(e) => panic!(
-                "{e}\nnotify log: {:?}\ndaemon log:\n{}",
-                notify_lines(&self.notify_log),
-                fs::read_to_string(&self.daemon_log).unwrap_or_default()
-            ),
-        }
-    }
-
-    fn log_has(&self, what: &str) -> bool {
-        fs::read_to_string(&self.daemon_log)
-            .unwrap_or_default()
-            .contains(what)
-    }
-
-    fn wait_log(&self, what: &str, timeout: Duration) {
-        if let Err(e) = wait_until(&format!("log line {what:?}"), timeout, || {
-            self.log_has(what)
-        }) {
-            panic!(
-                "{e}\ndaemon log:\n{}",
-                fs::read_to_string(&self.daemon_log).unwrap_or_default()
-            );
-        }
-    }
-}
-
 #[test]
 #[ignore = "needs root, netns and the keepalived-rs daemon: run by make integration (KRS_DAEMON=1)"]
 fn tcp_and_http_checks_drive_notifies_ipvs_dump_and_exit() {
@@ -224,8 +95,8 @@ fn tcp_and_http_checks_drive_notifies_ipvs_dump_and_exit() {
     let digest = md5_hex(&served);
 
     let notify_log = dir.join("rs-notify.log");
-    write_script(&dir.join("tcp.sh"), &notify_log);
-    write_script(&dir.join("http.sh"), &notify_log);
+    write_notify_script(&dir.join("tcp.sh"), &notify_log);
+    write_notify_script(&dir.join("http.sh"), &notify_log);
     let conf = dir.join("checkers.conf");
     fs::write(&conf, config(&dir, rs.addr4(), &digest)).unwrap();
 
@@ -254,34 +125,15 @@ fn tcp_and_http_checks_drive_notifies_ipvs_dump_and_exit() {
     let p = |f: &str| dir.join(f).display().to_string();
     let pid_files = [p("keepalived.pid"), p("checkers.pid")];
     let files = Files {
-        notify_log: notify_log.clone(),
+        notify_log,
         daemon_log: dir.join("daemon.log"),
     };
-    let mut daemon = Proc::spawn(
-        host.ns(),
-        &[
-            NodeKind::Ours.binary().display().to_string(),
-            "-n".into(),
-            "-l".into(),
-            "-D".into(),
-            "-C".into(),
-            "-f".into(),
-            conf.display().to_string(),
-            "-p".into(),
-            p("keepalived.pid"),
-            "-r".into(),
-            p("vrrp.pid"),
-            "-c".into(),
-            p("checkers.pid"),
-        ],
-        &dir,
-        &files.daemon_log,
-    );
+    let mut daemon = Proc::checker_daemon(host.ns(), &conf, &dir, &files.daemon_log);
 
     // alpha: both start down, the first good check of each brings it up.
-    let t = files.wait_notify("tcp.sh up", 1, Duration::from_secs(10));
+    let t = files.wait_notify("tcp up", 1, Duration::from_secs(10));
     println!("TCP_CHECK up after {} ms", t.as_millis());
-    let t = files.wait_notify("http.sh up", 1, Duration::from_secs(10));
+    let t = files.wait_notify("http up", 1, Duration::from_secs(10));
     println!("HTTP_GET up after {} ms (since TCP up)", t.as_millis());
     for rs_port in [TCP_PORT, HTTP_PORT] {
         files.wait_log(
@@ -307,7 +159,7 @@ fn tcp_and_http_checks_drive_notifies_ipvs_dump_and_exit() {
 
     // The TCP service goes away.
     tcp_server.stop();
-    let t = files.wait_notify("tcp.sh down", 1, Duration::from_secs(8));
+    let t = files.wait_notify("tcp down", 1, Duration::from_secs(8));
     println!("TCP listener stopped: down after {} ms", t.as_millis());
     files.wait_log(
         &format!(
@@ -320,7 +172,7 @@ fn tcp_and_http_checks_drive_notifies_ipvs_dump_and_exit() {
 
     // The served file changes: digest mismatch, then back.
     fs::write(&served, "broken\n").unwrap();
-    let t = files.wait_notify("http.sh down", 1, Duration::from_secs(8));
+    let t = files.wait_notify("http down", 1, Duration::from_secs(8));
     println!("served file changed: HTTP down after {} ms", t.as_millis());
     files.wait_log(
         &format!(
@@ -330,12 +182,12 @@ fn tcp_and_http_checks_drive_notifies_ipvs_dump_and_exit() {
         Duration::from_secs(2),
     );
     fs::write(&served, good).unwrap();
-    let t = files.wait_notify("http.sh up", 2, Duration::from_secs(8));
+    let t = files.wait_notify("http up", 2, Duration::from_secs(8));
     println!("served file restored: HTTP up after {} ms", t.as_millis());
-    let lines = notify_lines(&notify_log);
-    assert_eq!(count(&lines, "tcp.sh up"), 1, "{lines:?}");
-    assert_eq!(count(&lines, "tcp.sh down"), 1, "{lines:?}");
-    assert_eq!(count(&lines, "http.sh down"), 1, "{lines:?}");
+    let lines = files.notify_lines();
+    for (want, n) in [("tcp up", 1), ("tcp down", 1), ("http down", 1)] {
+        assert_eq!(files.count(want), n, "{want}: {lines:?}");
+    }
 
     // SIGUSR1: the checker's dump in TMPDIR.
     let dump = dir.join("keepalived_check.data");
@@ -348,7 +200,7 @@ fn tcp_and_http_checks_drive_notifies_ipvs_dump_and_exit() {
         panic!(
             "{e}\ndump: {:?}\ndaemon log:\n{}",
             fs::read_to_string(&dump),
-            fs::read_to_string(&files.daemon_log).unwrap_or_default()
+            files.log()
         )
     });
     let dump_text = fs::read_to_string(&dump).unwrap();
@@ -369,7 +221,7 @@ fn tcp_and_http_checks_drive_notifies_ipvs_dump_and_exit() {
         code,
         Some(0),
         "exit status after SIGTERM; log:\n{}",
-        fs::read_to_string(&files.daemon_log).unwrap_or_default()
+        files.log()
     );
     for f in &pid_files {
         assert!(!Path::new(f).exists(), "{f} left after SIGTERM");

@@ -7,80 +7,21 @@
 //! `IPVS (no kernel support): -d ...` / `-a ...` command.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use keepalived_integration::{ours_enabled, wait_until, Lab, NodeKind};
-use nix::sys::signal::{kill, killpg, Signal};
-use nix::unistd::Pid;
+use common::{write_exec, write_notify_script, Files, Proc};
+use keepalived_integration::{ours_enabled, Lab, NodeKind};
+use nix::sys::signal::{kill, Signal};
 
 const PYTHON: &str = "/usr/bin/python3";
 const SERVERS_PY: &str = include_str!("checkers_more/servers.py");
 /// A second address of the real-server host, removed to fail PING_CHECK.
 const PING_ADDR: &str = "192.0.2.60";
-
-/// A process started in a namespace, in its own process group; SIGKILLed (group) on drop.
-struct Proc {
-    child: Option<Child>,
-}
-
-impl Proc {
-    fn spawn(ns: &str, argv: &[String], tmpdir: &Path, log: &Path) -> Proc {
-        let out = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(log)
-            .unwrap();
-        let err = out.try_clone().unwrap();
-        let child = Command::new("ip")
-            .args(["netns", "exec", ns])
-            .args(argv)
-            .env("TMPDIR", tmpdir)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .process_group(0)
-            .spawn()
-            .unwrap();
-        Proc { child: Some(child) }
-    }
-
-    fn pid(&self) -> Pid {
-        Pid::from_raw(self.child.as_ref().map_or(0, |c| c.id() as i32))
-    }
-
-    fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = killpg(Pid::from_raw(c.id() as i32), Signal::SIGKILL);
-            let _ = c.wait();
-        }
-    }
-
-    fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
-        let start = Instant::now();
-        loop {
-            let c = self.child.as_mut()?;
-            if let Ok(Some(status)) = c.try_wait() {
-                self.child = None;
-                return status.code();
-            }
-            if start.elapsed() >= timeout {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
 
 /// One checked real server: its notify script name, virtual server and IPVS protocol flag.
 struct Rs {
@@ -98,76 +39,6 @@ impl Rs {
             self.proto, self.vs, self.addr, self.port
         )
     }
-}
-
-struct Files {
-    notify_log: PathBuf,
-    daemon_log: PathBuf,
-}
-
-impl Files {
-    fn notify_lines(&self) -> Vec<String> {
-        fs::read_to_string(&self.notify_log)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| {
-                let (script, what) = l.split_once(' ').unwrap_or((l, ""));
-                let name = Path::new(script)
-                    .file_stem()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                format!("{name} {what}")
-            })
-            .collect()
-    }
-
-    fn count(&self, want: &str) -> usize {
-        self.notify_lines().iter().filter(|l| *l == want).count()
-    }
-
-    fn log(&self) -> String {
-        fs::read_to_string(&self.daemon_log).unwrap_or_default()
-    }
-
-    fn count_log(&self, what: &str) -> usize {
-        self.log().matches(what).count()
-    }
-
-    /// Waits until every `(what, n)`: the notify line `what` seen at least `n` times.
-    fn wait_notifies(&self, wants: &[(String, usize)], timeout: Duration) -> Duration {
-        let r = wait_until(&format!("notify lines {wants:?}"), timeout, || {
-            wants.iter().all(|(w, n)| self.count(w) >= *n)
-        });
-        match r {
-            Ok(d) => d,
-            Err(e) => {
-                let missing: Vec<_> = wants.iter().filter(|(w, n)| self.count(w) < *n).collect();
-                panic!(
-                    "{e}\nmissing: {missing:?}\nnotify log: {:?}\ndaemon log:\n{}",
-                    self.notify_lines(),
-                    self.log()
-                )
-            }
-        }
-    }
-
-    /// Waits until each log line `what` occurs at least `n` times.
-    fn wait_logs(&self, wants: &[(String, usize)], timeout: Duration) {
-        if let Err(e) = wait_until("log lines", timeout, || {
-            wants.iter().all(|(w, n)| self.count_log(w) >= *n)
-        }) {
-            let missing: Vec<_> = wants
-                .iter()
-                .filter(|(w, n)| self.count_log(w) < *n)
-                .collect();
-            panic!("{e}\nmissing: {missing:?}\ndaemon log:\n{}", self.log());
-        }
-    }
-}
-
-fn write_exec(path: &Path, text: &str) {
-    fs::write(path, text).unwrap();
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
 }
 
 fn openssl(dir: &Path, args: &[&str]) {
@@ -332,10 +203,7 @@ fn newer_checkers_go_down_and_up_with_their_servers() {
         all.push(&https);
     }
     for r in &all {
-        write_exec(
-            &dir.join(format!("{}.sh", r.name)),
-            &format!("#!/bin/sh\necho \"$0 $1\" >> {}\n", notify_log.display()),
-        );
+        write_notify_script(&dir.join(format!("{}.sh", r.name)), &notify_log);
     }
     let track = dir.join("track.val");
     fs::write(&track, "0\n").unwrap();
@@ -434,31 +302,11 @@ track_file tf {{
     let _dns_srv = server(&dns);
     let mut udp_srv = server(&udp);
 
-    let p = |f: &str| dir.join(f).display().to_string();
     let files = Files {
-        notify_log: notify_log.clone(),
+        notify_log,
         daemon_log: dir.join("daemon.log"),
     };
-    let mut daemon = Proc::spawn(
-        host.ns(),
-        &[
-            NodeKind::Ours.binary().display().to_string(),
-            "-n".into(),
-            "-l".into(),
-            "-D".into(),
-            "-C".into(),
-            "-f".into(),
-            conf_path.display().to_string(),
-            "-p".into(),
-            p("keepalived.pid"),
-            "-r".into(),
-            p("vrrp.pid"),
-            "-c".into(),
-            p("checkers.pid"),
-        ],
-        &dir,
-        &files.daemon_log,
-    );
+    let mut daemon = Proc::checker_daemon(host.ns(), &conf_path, &dir, &files.daemon_log);
 
     // Start: every RS is added (alpha: the first good check of each adds it).
     let adds: Vec<_> = all.iter().map(|r| (r.ipvs("-a"), 1)).collect();
