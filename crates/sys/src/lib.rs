@@ -16,6 +16,7 @@ pub mod process;
 pub mod sched;
 pub mod signals;
 pub mod stages;
+pub mod timer;
 pub mod time_fmt;
 pub mod vrrp_socket;
 
@@ -24,4 +25,5 @@ pub use packet::PacketSocket;
 pub use pidfile::{PidFile, PidFileError};
 pub use process::{ExitKind, Forked, Pid};
 pub use signals::{SignalFd, SignalInfo};
+pub use timer::DeadlineTimer;
 pub use vrrp_socket::{RecvV6, VrrpSocketV4, VrrpSocketV6};

@@ -21,7 +21,7 @@
 //! always enough); a longer datagram is truncated to the buffer.
 
 use std::io::IoSliceMut;
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::num::NonZeroU32;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 
@@ -118,6 +118,250 @@ fn send_all(
     }
 }
 
+/// Datagrams queued for one `sendmmsg`: their bytes back to back, each one's end and
+/// destination. Kept by the caller and cleared after each send, so a steady stream of adverts
+/// allocates nothing.
+#[derive(Debug, Default, Clone)]
+pub struct SendBatch {
+    data: Vec<u8>,
+    items: Vec<(usize, IpAddr)>,
+}
+
+impl SendBatch {
+    /// An empty batch.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Queues one datagram for `dst`.
+    pub fn push(&mut self, packet: &[u8], dst: IpAddr) {
+        self.data.extend_from_slice(packet);
+        self.items.push((self.data.len(), dst));
+    }
+
+    /// How many datagrams are queued.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// True when nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Forgets every datagram (keeps the memory).
+    pub fn clear(&mut self) {
+        self.data.clear();
+        self.items.clear();
+    }
+
+    /// Datagram `i` and its destination.
+    pub fn get(&self, i: usize) -> Option<(&[u8], IpAddr)> {
+        let &(end, dst) = self.items.get(i)?;
+        let start = match i.checked_sub(1) {
+            Some(prev) => self.items.get(prev).map_or(0, |p| p.0),
+            None => 0,
+        };
+        Some((self.data.get(start..end)?, dst))
+    }
+}
+
+/// A datagram of a [`SendBatch`] that was not sent, and why.
+#[derive(Debug)]
+pub struct BatchFailure {
+    /// Its index in the batch.
+    pub index: usize,
+    /// Why it was not sent.
+    pub error: SysError,
+}
+
+/// The kernel takes at most `UIO_MAXIOV` messages per `sendmmsg`.
+const MAX_MMSG: usize = 1024;
+
+/// Sends every datagram of `batch` with as few `sendmmsg` calls as possible, in order. A
+/// datagram the kernel refuses is retried alone to learn its errno, recorded in `failures`
+/// and skipped; the rest still go. `addr` maps a destination to the socket's address family
+/// (`None`: wrong family). Returns how many datagrams were sent.
+fn send_batch_on(
+    fd: RawFd,
+    what: &'static str,
+    batch: &SendBatch,
+    addr: impl Fn(IpAddr) -> Option<SockAddr>,
+    ctx: impl Fn(IpAddr) -> String,
+    failures: &mut Vec<BatchFailure>,
+) -> usize {
+    // Destinations and payloads resolved first: the headers below point into these vectors,
+    // which are not touched again until the sends are done.
+    let mut addrs: Vec<SockAddr> = Vec::with_capacity(batch.len());
+    let mut slices: Vec<(usize, &[u8])> = Vec::with_capacity(batch.len());
+    for i in 0..batch.len() {
+        let Some((data, dst)) = batch.get(i) else {
+            continue;
+        };
+        match addr(dst) {
+            Some(a) => {
+                addrs.push(a);
+                slices.push((i, data));
+            }
+            None => failures.push(BatchFailure {
+                index: i,
+                error: SysError::Invalid {
+                    what,
+                    context: ctx(dst),
+                    reason: "destination of the other address family",
+                },
+            }),
+        }
+    }
+    let mut iovs: Vec<libc::iovec> = slices
+        .iter()
+        .map(|(_, data)| libc::iovec {
+            // The kernel only reads a sent buffer; the pointer is `*mut` by the C type only.
+            iov_base: data.as_ptr().cast_mut().cast::<libc::c_void>(),
+            iov_len: data.len(),
+        })
+        .collect();
+    let mut hdrs: Vec<libc::mmsghdr> = iovs
+        .iter_mut()
+        .zip(&addrs)
+        .map(|(iov, a)| libc::mmsghdr {
+            msg_hdr: libc::msghdr {
+                msg_name: a.as_ptr().cast_mut().cast::<libc::c_void>(),
+                msg_namelen: a.len(),
+                msg_iov: iov as *mut libc::iovec,
+                msg_iovlen: 1,
+                msg_control: std::ptr::null_mut(),
+                msg_controllen: 0,
+                msg_flags: 0,
+            },
+            msg_len: 0,
+        })
+        .collect();
+    let mut sent = 0;
+    let mut next = 0;
+    while next < hdrs.len() {
+        let Some(rest) = hdrs.get_mut(next..) else {
+            break;
+        };
+        let count = rest.len().min(MAX_MMSG);
+        // SAFETY: `rest` holds at least `count` initialised mmsghdr; each points to one iovec
+        // in `iovs` and one address in `addrs`, both alive and unmoved for this call, whose
+        // buffers the kernel only reads (it writes `msg_len` only).
+        let rc = unsafe {
+            libc::sendmmsg(
+                fd,
+                rest.as_mut_ptr(),
+                libc::c_uint::try_from(count).unwrap_or(1),
+                0,
+            )
+        };
+        // Header `n` is datagram `slices[n].0` of the batch (wrong-family ones were left out).
+        let index_of = |n: usize| slices.get(n).map_or(n, |s| s.0);
+        match usize::try_from(rc) {
+            Err(_) => {
+                let err = std::io::Error::last_os_error();
+                if err.kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                let index = index_of(next);
+                let dst = batch.get(index).map(|(_, d)| d);
+                failures.push(BatchFailure {
+                    index,
+                    error: SysError::os(what, dst.map(&ctx).unwrap_or_default(), err),
+                });
+                next += 1;
+            }
+            Ok(0) => {
+                let index = index_of(next);
+                let dst = batch.get(index).map(|(_, d)| d);
+                failures.push(BatchFailure {
+                    index,
+                    error: SysError::Invalid {
+                        what,
+                        context: dst.map(&ctx).unwrap_or_default(),
+                        reason: "sendmmsg sent nothing",
+                    },
+                });
+                next += 1;
+            }
+            Ok(n) => {
+                for k in next..next + n {
+                    let short = hdrs
+                        .get(k)
+                        .zip(iovs.get(k))
+                        .is_some_and(|(h, v)| h.msg_len as usize != v.iov_len);
+                    if short {
+                        let index = index_of(k);
+                        let dst = batch.get(index).map(|(_, d)| d);
+                        failures.push(BatchFailure {
+                            index,
+                            error: SysError::Invalid {
+                                what,
+                                context: dst.map(&ctx).unwrap_or_default(),
+                                reason: "datagram sent short",
+                            },
+                        });
+                    } else {
+                        sent += 1;
+                    }
+                }
+                next += n;
+            }
+        }
+    }
+    sent
+}
+
+/// Datagrams received by one `recvmmsg`: fixed-size slots in one buffer and each one's
+/// length. Kept by the caller, so receiving allocates nothing.
+#[derive(Debug, Clone)]
+pub struct RecvBatch {
+    buf: Vec<u8>,
+    slot: usize,
+    lens: Vec<usize>,
+}
+
+impl RecvBatch {
+    /// `slots` slots of `slot_len` bytes each; a longer datagram is truncated to its slot.
+    pub fn new(slots: usize, slot_len: usize) -> Self {
+        let slots = slots.max(1);
+        let slot = slot_len.max(1);
+        RecvBatch {
+            buf: vec![0; slots * slot],
+            slot,
+            lens: Vec::with_capacity(slots),
+        }
+    }
+
+    /// How many datagrams the last receive returned.
+    pub fn len(&self) -> usize {
+        self.lens.len()
+    }
+
+    /// True when the last receive returned nothing.
+    pub fn is_empty(&self) -> bool {
+        self.lens.is_empty()
+    }
+
+    /// How many datagrams one receive can return.
+    pub fn capacity(&self) -> usize {
+        self.buf.len() / self.slot
+    }
+
+    /// Datagram `i` of the last receive.
+    pub fn get(&self, i: usize) -> Option<&[u8]> {
+        let len = *self.lens.get(i)?;
+        let start = i.checked_mul(self.slot)?;
+        self.buf.get(start..start + len.min(self.slot))
+    }
+
+    /// The whole buffer as one slot, for a receive that needs a single large buffer.
+    pub fn whole_mut(&mut self) -> &mut [u8] {
+        self.lens.clear();
+        &mut self.buf
+    }
+}
+
 /// A raw IPv4 VRRP socket with `IP_HDRINCL` on one interface.
 #[derive(Debug)]
 pub struct VrrpSocketV4 {
@@ -195,6 +439,92 @@ impl VrrpSocketV4 {
     /// Receives one IPv4 packet, IP header included; `None` when nothing is queued.
     pub fn recv(&self, buf: &mut [u8]) -> Result<Option<usize>> {
         recv_plain(self.sock.as_raw_fd(), buf, self.ifindex)
+    }
+
+    /// Sends every packet of `batch` (whole IPv4 packets, our header included) with
+    /// `sendmmsg`, in order; the ones refused are added to `failures` (by index) and the
+    /// others still go. Returns how many were sent.
+    pub fn send_batch(&self, batch: &SendBatch, failures: &mut Vec<BatchFailure>) -> usize {
+        let ifindex = self.ifindex;
+        send_batch_on(
+            self.sock.as_raw_fd(),
+            "send VRRP IPv4",
+            batch,
+            |dst| match dst {
+                IpAddr::V4(d) => Some(SocketAddrV4::new(d, 0).into()),
+                IpAddr::V6(_) => None,
+            },
+            |dst| format!("ifindex {ifindex} to {dst}"),
+            failures,
+        )
+    }
+
+    /// Receives up to `batch.capacity()` queued packets with one `recvmmsg` (IP headers
+    /// included); returns how many. Fewer than the capacity means the queue was drained when
+    /// the kernel looked, so an edge-triggered poll will report the next arrival.
+    pub fn recv_batch(&self, batch: &mut RecvBatch) -> Result<usize> {
+        batch.lens.clear();
+        let slot = batch.slot;
+        let mut iovs: Vec<libc::iovec> = batch
+            .buf
+            .chunks_exact_mut(slot)
+            .map(|chunk| libc::iovec {
+                iov_base: chunk.as_mut_ptr().cast::<libc::c_void>(),
+                iov_len: chunk.len(),
+            })
+            .collect();
+        let mut hdrs: Vec<libc::mmsghdr> = iovs
+            .iter_mut()
+            .map(|iov| libc::mmsghdr {
+                msg_hdr: libc::msghdr {
+                    msg_name: std::ptr::null_mut(),
+                    msg_namelen: 0,
+                    msg_iov: iov as *mut libc::iovec,
+                    msg_iovlen: 1,
+                    msg_control: std::ptr::null_mut(),
+                    msg_controllen: 0,
+                    msg_flags: 0,
+                },
+                msg_len: 0,
+            })
+            .collect();
+        let count = libc::c_uint::try_from(hdrs.len().min(MAX_MMSG)).unwrap_or(1);
+        loop {
+            // SAFETY: `hdrs` holds `count` initialised mmsghdr, each pointing to one iovec of
+            // `iovs` that covers a distinct, writable slot of `batch.buf`; all stay alive and
+            // unmoved during the call. No timeout (null) and no address or control buffers.
+            let rc = unsafe {
+                libc::recvmmsg(
+                    self.sock.as_raw_fd(),
+                    hdrs.as_mut_ptr(),
+                    count,
+                    libc::MSG_DONTWAIT,
+                    std::ptr::null_mut(),
+                )
+            };
+            match usize::try_from(rc) {
+                Ok(n) => {
+                    batch
+                        .lens
+                        .extend(hdrs.iter().take(n).map(|h| h.msg_len as usize));
+                    return Ok(n);
+                }
+                Err(_) => {
+                    let err = std::io::Error::last_os_error();
+                    match err.kind() {
+                        std::io::ErrorKind::Interrupted => continue,
+                        std::io::ErrorKind::WouldBlock => return Ok(0),
+                        _ => {
+                            return Err(SysError::os(
+                                "recvmmsg VRRP IPv4",
+                                format!("ifindex {}", self.ifindex),
+                                err,
+                            ))
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -311,6 +641,24 @@ impl VrrpSocketV6 {
         })
     }
 
+    /// Sends every message of `batch` (checksum fields left for the kernel) with `sendmmsg`,
+    /// in order; the ones refused are added to `failures` (by index) and the others still
+    /// go. Returns how many were sent.
+    pub fn send_batch(&self, batch: &SendBatch, failures: &mut Vec<BatchFailure>) -> usize {
+        let ifindex = self.ifindex;
+        send_batch_on(
+            self.sock.as_raw_fd(),
+            "send VRRP IPv6",
+            batch,
+            |dst| match dst {
+                IpAddr::V6(d) => Some(SocketAddrV6::new(d, 0, 0, ifindex).into()),
+                IpAddr::V4(_) => None,
+            },
+            |dst| format!("ifindex {ifindex} to {dst}"),
+            failures,
+        )
+    }
+
     /// Receives one VRRP message with its addresses and hop limit; `None` when nothing is queued.
     pub fn recv(&self, buf: &mut [u8]) -> Result<Option<RecvV6>> {
         let mut cmsg = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int);
@@ -383,6 +731,97 @@ mod tests {
         assert!(matches!(e, SysError::Invalid { .. }));
         let e = VrrpSocketV6::open(0, None, None).unwrap_err();
         assert!(matches!(e, SysError::Invalid { .. }));
+    }
+
+    #[test]
+    fn send_batch_keeps_datagrams_and_their_order() {
+        let mut b = SendBatch::new();
+        assert!(b.is_empty());
+        b.push(b"one", IpAddr::V4(Ipv4Addr::LOCALHOST));
+        b.push(b"", IpAddr::V4(Ipv4Addr::LOCALHOST));
+        b.push(b"three", IpAddr::V6(Ipv6Addr::LOCALHOST));
+        assert_eq!(b.len(), 3);
+        assert_eq!(
+            b.get(0),
+            Some((&b"one"[..], IpAddr::V4(Ipv4Addr::LOCALHOST)))
+        );
+        assert_eq!(b.get(1).map(|x| x.0.len()), Some(0));
+        assert_eq!(b.get(2).map(|x| x.0), Some(&b"three"[..]));
+        assert_eq!(b.get(3), None);
+        b.clear();
+        assert!(b.is_empty() && b.get(0).is_none());
+    }
+
+    #[test]
+    fn recv_batch_slots() {
+        let mut r = RecvBatch::new(4, 16);
+        assert_eq!(r.capacity(), 4);
+        assert!(r.is_empty() && r.get(0).is_none());
+        assert_eq!(r.whole_mut().len(), 64);
+    }
+
+    /// A whole IPv4 VRRP packet from 127.0.0.1 to 127.0.0.1 with `id` as its IP id.
+    fn loopback_packet(id: u16) -> Vec<u8> {
+        use keepalived_vrrp::codec::{encode_ipv4_advert, Ipv4Send, V4Checksum};
+        use keepalived_vrrp::{Advert, Auth, Version};
+        let advert = Advert {
+            version: Version::V2,
+            vrid: 7,
+            priority: 100,
+            interval: std::time::Duration::from_secs(1),
+            addrs: vec!["192.0.2.1".parse().unwrap()],
+            auth: Auth::None,
+        };
+        let send = Ipv4Send {
+            src: Ipv4Addr::LOCALHOST,
+            dst: Ipv4Addr::LOCALHOST,
+            ttl: 255,
+            id,
+        };
+        let mut out = Vec::new();
+        encode_ipv4_advert(&advert, &send, V4Checksum::Standard, &mut out).unwrap();
+        out
+    }
+
+    // sendmmsg then recvmmsg over loopback: every packet arrives, in order; a destination of
+    // the wrong family is reported by index and does not stop the others.
+    #[test]
+    fn batch_round_trip_on_loopback_when_root() {
+        if !nix::unistd::geteuid().is_root() {
+            return;
+        }
+        let lo = nix::net::if_::if_nametoindex("lo").unwrap();
+        let tx = VrrpSocketV4::open(lo, None, None).unwrap();
+        let rx = VrrpSocketV4::open(lo, None, None).unwrap();
+        let mut rb = RecvBatch::new(8, 2048);
+        while rx.recv_batch(&mut rb).unwrap() > 0 {}
+        let mut batch = SendBatch::new();
+        let local = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        batch.push(&loopback_packet(0x4b01), local);
+        batch.push(&loopback_packet(0x4b02), IpAddr::V6(Ipv6Addr::LOCALHOST));
+        for id in 0x4b03..0x4b0c {
+            batch.push(&loopback_packet(id), local);
+        }
+        let mut failures = Vec::new();
+        let sent = tx.send_batch(&batch, &mut failures);
+        assert_eq!(sent, 10);
+        assert_eq!(failures.len(), 1);
+        assert_eq!(failures[0].index, 1);
+        let mut ids = Vec::new();
+        for _ in 0..100 {
+            let n = rx.recv_batch(&mut rb).unwrap();
+            for i in 0..n {
+                let p = rb.get(i).unwrap();
+                if p.len() > 5 && p[9] == 112 && p[4] == 0x4b {
+                    ids.push(p[5]);
+                }
+            }
+            if ids.len() >= 10 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert_eq!(ids, vec![1, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
     }
 
     #[test]
