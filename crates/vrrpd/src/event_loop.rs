@@ -1,5 +1,18 @@
 //! The VRRP child's one event loop: a mio `Poll` over the VRRP sockets, the rtnetlink
-//! monitor, the IPC channel and a signalfd; its timeout is the core's next deadline.
+//! monitor, the IPC channel, a signalfd and a timerfd armed at the next deadline.
+//!
+//! Timers: the poll timeout is whole milliseconds (rounded up by mio), so the wake-up at the
+//! core's next deadline comes from a timerfd armed at that instant with nanosecond
+//! resolution ([`keepalived_sys::DeadlineTimer`]; re-armed only when the deadline changes),
+//! with the thread's timer slack at 1 µs. The poll timeout only backs it up. Each pass
+//! through the timers reads the clock once. An advert timer due within a small window
+//! ([`advert_window`]) fires with the one that woke the loop, as if at its own deadline:
+//! the adverts of 1,000 instances then go out in a few wake-ups a second, and the window
+//! only ever makes an advert early, never late. Every other timer (Master_Down above all)
+//! fires at its deadline.
+//!
+//! Adverts queued while handling a wake-up are sent before the loop sleeps again (one
+//! `sendmmsg` per socket, [`crate::net::Sockets::flush`]).
 //!
 //! Time: the core's [`Time`] is the monotonic time since the loop was created.
 //! Tracked files are polled once a second (no inotify: a second is keepalived's own
@@ -17,10 +30,11 @@ use keepalived_ipc::{
     TrackerStatus, VrrpState,
 };
 use keepalived_sys::netlink::{Monitor, NetEvent};
-use keepalived_sys::SignalFd;
+use keepalived_sys::vrrp_socket::RecvBatch;
+use keepalived_sys::{DeadlineTimer, SignalFd};
 use keepalived_vrrp::instance::{Input, TrackerKind, TrackerValue};
 use keepalived_vrrp::sync_group::{Routed, Router, Target};
-use keepalived_vrrp::timer::Time;
+use keepalived_vrrp::timer::{Time, TimerKind};
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token};
 use nix::sys::signal::Signal;
@@ -33,12 +47,28 @@ use std::time::{Duration, Instant};
 const IPC: Token = Token(0);
 const SIGNALS: Token = Token(1);
 const MONITOR: Token = Token(2);
+const TIMER: Token = Token(3);
 /// Tick for tracked files and reaping.
 const TICK: Duration = Duration::from_secs(1);
 /// How long a child started by `Start` waits for a `Resume` before starting afresh.
 const RESUME_GRACE: Duration = Duration::from_millis(200);
 /// How long shutdown waits for `notify_stop` scripts (keepalived's limit is 1 s).
 const STOP_WAIT: Duration = Duration::from_secs(1);
+/// The poll timeout's margin past the deadline: the timerfd wakes the loop; the timeout
+/// only matters if it did not.
+const POLL_BACKSTOP: Duration = Duration::from_millis(5);
+/// The timer slack of the VRRP child's thread (the kernel's default is 50 µs).
+const TIMER_SLACK: Duration = Duration::from_micros(1);
+/// Receive slots of one `recvmmsg`, and their size: a valid IPv4 advert is at most 1,116
+/// bytes (60 of IP header, 255 addresses); a longer datagram is truncated, and stays invalid.
+const RX_SLOTS: usize = 32;
+const RX_SLOT_LEN: usize = 2048;
+
+/// How early an advert timer may fire to join the wake-up of an earlier timer: 1 ms, or a
+/// sixteenth of the advert interval when that is less (625 µs at the smallest, 10 ms).
+pub fn advert_window(advert_interval: Duration) -> Duration {
+    (advert_interval / 16).min(Duration::from_millis(1))
+}
 
 /// The IPC channel to the parent.
 pub struct Ipc {
@@ -154,6 +184,22 @@ impl TimerQueue {
     fn first(&self) -> Option<(Time, usize)> {
         self.set.first().copied()
     }
+
+    /// Appends the entries due in `(after, until]`, in deadline order.
+    fn due_between(&self, after: Time, until: Time, out: &mut Vec<(Time, usize)>) {
+        if until <= after {
+            return;
+        }
+        let from = (after, usize::MAX);
+        out.extend(
+            self.set
+                .range((
+                    std::ops::Bound::Excluded(from),
+                    std::ops::Bound::Included((until, usize::MAX)),
+                ))
+                .copied(),
+        );
+    }
 }
 
 /// The running VRRP child.
@@ -177,9 +223,14 @@ pub struct Daemon {
     started: bool,
     stopping: bool,
     next_tick: Instant,
-    rx_buf: Vec<u8>,
+    rx: RecvBatch,
     vmacs: Vmacs,
     timers: TimerQueue,
+    /// The wake-up at the next deadline; `None` if no timerfd could be made (the poll
+    /// timeout then does it, to the millisecond).
+    timer: Option<DeadlineTimer>,
+    /// Advert timers firing early with the current wake-up (kept to reuse its memory).
+    early: Vec<(Time, usize)>,
     touched: Vec<usize>,
     alerts: crate::alert::Alerts,
 }
@@ -248,6 +299,16 @@ impl Daemon {
         ])
         .map_err(|e| os_err("signalfd", e))?;
         let poll = Poll::new().map_err(|e| os_err("epoll", e))?;
+        if let Err(e) = keepalived_sys::timer::set_timer_slack(TIMER_SLACK) {
+            log::warn!("{e}");
+        }
+        let mut timer = match DeadlineTimer::new() {
+            Ok(t) => Some(t),
+            Err(e) => {
+                log::warn!("timers fall back to the poll timeout (whole milliseconds): {e}");
+                None
+            }
+        };
         let mut sys = System::new().map_err(|e| os_err("rtnetlink", e))?;
         let monitor = match Monitor::new() {
             Ok(m) => Some(m),
@@ -301,6 +362,14 @@ impl Daemon {
                 )
                 .map_err(|e| os_err("poll IPC", e))?;
         }
+        if let Some(t) = &timer {
+            if let Err(e) =
+                registry.register(&mut SourceFd(&t.as_raw_fd()), TIMER, Interest::READABLE)
+            {
+                log::warn!("timers fall back to the poll timeout (whole milliseconds): {e}");
+                timer = None;
+            }
+        }
         let exec = Executor::new(plan.shells.len(), opts.dont_release_vrrp);
         let now = Instant::now();
         let mut d = Daemon {
@@ -321,9 +390,11 @@ impl Daemon {
             started: false,
             stopping: false,
             next_tick: now,
-            rx_buf: vec![0; 65536],
+            rx: RecvBatch::new(RX_SLOTS, RX_SLOT_LEN),
             vmacs,
             timers: TimerQueue::default(),
+            timer,
+            early: Vec::new(),
             touched: Vec::new(),
             alerts: crate::alert::Alerts::new(config),
         };
@@ -448,25 +519,60 @@ impl Daemon {
         }
     }
 
+    /// Fires every timer that is due, and the advert timers due within their window.
     fn fire_timers(&mut self) {
         loop {
+            // One clock read per pass; another pass only if this one fired something (the
+            // handlers take time, more may have fallen due meanwhile).
             let now = self.now();
-            let Some((at, i)) = self.timers.first() else {
-                break;
-            };
-            if at > now {
+            let mut fired = false;
+            while let Some((at, i)) = self.timers.first() {
+                if at > now {
+                    break;
+                }
+                fired |= self.fire(i, now, now);
+            }
+            let mut early = std::mem::take(&mut self.early);
+            early.clear();
+            self.timers
+                .due_between(now, now + advert_window(Duration::MAX), &mut early);
+            for &(at, i) in &early {
+                let Some(inst) = self.router.instances().get(i) else {
+                    continue;
+                };
+                let window = advert_window(inst.params().advert_interval);
+                let is_advert = inst
+                    .next_timer()
+                    .is_some_and(|d| d.at == at && d.id.kind == TimerKind::Advert);
+                if is_advert && at <= now + window {
+                    // The core sees its own deadline, so the next advert is armed one
+                    // interval after it, not after this early moment: no drift.
+                    fired |= self.fire(i, at, at);
+                }
+            }
+            self.early = early;
+            if !fired {
                 break;
             }
-            match self.router.instances().get(i).and_then(|x| x.next_timer()) {
-                Some(d) if d.at <= now => {
-                    let out = self
-                        .router
-                        .handle(now, Target::Instance(i), Input::Timer(d.id));
-                    self.reschedule_touched();
-                    self.timers.refresh(&self.router, i);
-                    self.execute(&out);
-                }
-                _ => self.timers.refresh(&self.router, i),
+        }
+    }
+
+    /// Fires instance `i`'s next timer if it is due at `due_by`, handing the core `now`;
+    /// returns whether it fired. Refreshes the instance's queue entry either way.
+    fn fire(&mut self, i: usize, now: Time, due_by: Time) -> bool {
+        match self.router.instances().get(i).and_then(|x| x.next_timer()) {
+            Some(d) if d.at <= due_by => {
+                let out = self
+                    .router
+                    .handle(now, Target::Instance(i), Input::Timer(d.id));
+                self.reschedule_touched();
+                self.timers.refresh(&self.router, i);
+                self.execute(&out);
+                true
+            }
+            _ => {
+                self.timers.refresh(&self.router, i);
+                false
             }
         }
     }
@@ -883,8 +989,8 @@ impl Daemon {
         self.exec.apply_changes(&mut self.sys, &changes);
     }
 
-    fn timeout(&self) -> Duration {
-        let now = Instant::now();
+    /// The next moment the loop has something to do.
+    fn next_wakeup(&self) -> Instant {
         let mut until = self.next_tick;
         if let Some(p) = self.pending_start {
             until = until.min(p);
@@ -895,7 +1001,27 @@ impl Daemon {
         if let Some(at) = self.alerts.next_deadline() {
             until = until.min(at);
         }
-        until.saturating_duration_since(now)
+        until
+    }
+
+    /// Arms the timerfd at `due` and returns the poll timeout that backs it up (zero when
+    /// `due` has passed; the whole wait when there is no timerfd).
+    fn poll_timeout(&mut self, due: Instant) -> Duration {
+        let left = due.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return left;
+        }
+        let Some(timer) = self.timer.as_mut() else {
+            return left;
+        };
+        match timer.arm(due) {
+            Ok(()) => left + POLL_BACKSTOP,
+            Err(e) => {
+                log::warn!("timers fall back to the poll timeout (whole milliseconds): {e}");
+                self.timer = None;
+                left
+            }
+        }
     }
 
     /// Runs until a shutdown is asked; then stops every instance and returns.
@@ -905,12 +1031,13 @@ impl Daemon {
         let mut events = Events::with_capacity(64);
         while !self.stopping {
             self.fire_timers();
+            self.sys.sockets.flush();
             self.flush_reports();
             if self.stopping {
                 break;
             }
-            let timeout = self.timeout();
-            let due = Instant::now() + timeout;
+            let due = self.next_wakeup();
+            let timeout = self.poll_timeout(due);
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() != ErrorKind::Interrupted {
                     log::error!("poll: {e}");
@@ -924,6 +1051,11 @@ impl Daemon {
                     IPC => self.on_ipc(),
                     SIGNALS => self.on_signals(),
                     MONITOR => self.on_net_events(),
+                    TIMER => {
+                        if let Some(t) = self.timer.as_mut() {
+                            t.fired();
+                        }
+                    }
                     token if self.alerts.owns(token) => {
                         (self.alerts).ready(self.poll.registry(), token, Instant::now())
                     }
@@ -933,7 +1065,7 @@ impl Daemon {
                             let mut touched = std::mem::take(&mut self.touched);
                             let out = self.sys.sockets.receive(
                                 &key,
-                                &mut self.rx_buf,
+                                &mut self.rx,
                                 now,
                                 &mut self.plan,
                                 &mut self.router,
@@ -960,6 +1092,7 @@ impl Daemon {
                     self.poll_files(false);
                 }
                 self.sys.reap();
+                self.sys.sockets.flush_reject_summaries(self.now());
             }
         }
         self.shutdown();
@@ -967,6 +1100,7 @@ impl Daemon {
 
     fn shutdown(&mut self) {
         self.handle(Target::All, Input::Shutdown);
+        self.sys.sockets.flush();
         self.flush_reports();
         let until = Instant::now() + STOP_WAIT;
         // Scripts finish and the "Stopping" mails get their chance within the same limit.
@@ -989,5 +1123,38 @@ impl Daemon {
         if let Err(e) = keepalived_sys::netlink::restore_sysctls(&self.vmacs.sysctls) {
             log::warn!("cannot restore VMAC sysctls: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn advert_window_is_a_millisecond_at_most() {
+        assert_eq!(
+            advert_window(Duration::from_secs(1)),
+            Duration::from_millis(1)
+        );
+        assert_eq!(
+            advert_window(Duration::from_millis(10)),
+            Duration::from_micros(625)
+        );
+        assert_eq!(advert_window(Duration::ZERO), Duration::ZERO);
+    }
+
+    #[test]
+    fn due_between_excludes_the_start_and_includes_the_end() {
+        let mut q = TimerQueue::default();
+        let ms = Duration::from_millis;
+        for (at, i) in [(ms(5), 0), (ms(6), 1), (ms(6), 2), (ms(7), 3), (ms(9), 4)] {
+            q.set.insert((at, i));
+        }
+        let mut out = Vec::new();
+        q.due_between(ms(5), ms(7), &mut out);
+        assert_eq!(out, vec![(ms(6), 1), (ms(6), 2), (ms(7), 3)]);
+        out.clear();
+        q.due_between(ms(7), ms(7), &mut out);
+        assert!(out.is_empty());
     }
 }

@@ -3,8 +3,17 @@
 //! each instance of the socket (keepalived dispatches by VRID: [`validate`] rejects another
 //! VRID first), charge rejected packets to the instance's counters, feed accepted adverts to
 //! the core.
+//!
+//! Sending is batched: adverts are queued per socket ([`Sockets::queue`]) and go out with one
+//! `sendmmsg` per socket when the loop is about to sleep or before any other action that
+//! must follow them ([`Sockets::flush`]), in the order they were queued, so each instance's
+//! adverts keep their order. IPv4 sockets are read with `recvmmsg`. Log lines of rejected
+//! adverts are rate-limited per instance and class ([`reject_log`]).
+
+pub mod reject_log;
 
 use crate::params::{Family, Plan, SocketKey};
+use keepalived_sys::vrrp_socket::{BatchFailure, RecvBatch, SendBatch};
 use keepalived_sys::{VrrpSocketV4, VrrpSocketV6};
 use keepalived_vrrp::codec::{validate, RxError, RxPacket, RxWarning, UnicastChecksumCompat};
 use keepalived_vrrp::instance::Input;
@@ -12,6 +21,7 @@ use keepalived_vrrp::sync_group::{Routed, Router, Target};
 use keepalived_vrrp::timer::Time;
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
+use reject_log::{Class, LogSink, RejectLog};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
@@ -40,11 +50,27 @@ impl VrrpSock {
 /// The open sockets with their poll tokens.
 #[derive(Debug, Default)]
 pub struct Sockets {
-    by_key: BTreeMap<SocketKey, (VrrpSock, Token)>,
+    by_key: BTreeMap<SocketKey, Open>,
     by_token: BTreeMap<Token, SocketKey>,
     next: usize,
     /// The instances of each (socket, VRID): a packet is validated only against those.
     index: Index,
+    /// The instance names of each (socket, VRID), for the log line of a failed send.
+    names: HashMap<(SocketKey, u8), String>,
+    /// Rate limiter of the rejected adverts' log lines.
+    rejects: RejectLog,
+    /// Adverts queued on all sockets, so a flush with nothing queued costs nothing.
+    queued: usize,
+    failures: Vec<BatchFailure>,
+}
+
+/// One open socket and its token.
+#[derive(Debug)]
+struct Open {
+    sock: VrrpSock,
+    token: Token,
+    /// Adverts waiting for the next `sendmmsg`.
+    out: SendBatch,
 }
 
 /// Instances by (socket, VRID).
@@ -101,11 +127,33 @@ fn open(key: &SocketKey) -> Result<VrrpSock, String> {
     }
 }
 
+/// The VRID of an advert we built: a whole IPv4 packet, or an IPv6 VRRP message.
+fn advert_vrid(family: Family, packet: &[u8]) -> Option<u8> {
+    match family {
+        Family::V4 => {
+            let ihl = usize::from(packet.first()? & 0x0f) * 4;
+            packet.get(ihl + 1).copied()
+        }
+        Family::V6 => packet.get(1).copied(),
+    }
+}
+
 impl Sockets {
     /// Opens the sockets `plan` needs and closes the ones it no longer uses. Returns one
-    /// message per socket that could not be opened.
+    /// message per socket that could not be opened. Queued adverts go out first (a removed
+    /// instance's last advert may be queued on a socket about to close).
     pub fn sync(&mut self, registry: &Registry, plan: &Plan) -> Vec<String> {
+        self.flush();
         self.index = index(plan);
+        let mut names: HashMap<(SocketKey, u8), String> = HashMap::new();
+        for (shell, params) in plan.shells.iter().zip(&plan.instances) {
+            let entry = names.entry((shell.socket, params.vrid)).or_default();
+            if !entry.is_empty() {
+                entry.push_str(", ");
+            }
+            entry.push_str(&shell.name);
+        }
+        self.names = names;
         let wanted: BTreeSet<SocketKey> = plan.shells.iter().map(|s| s.socket).collect();
         let stale: Vec<SocketKey> = self
             .by_key
@@ -114,10 +162,10 @@ impl Sockets {
             .copied()
             .collect();
         for key in stale {
-            if let Some((sock, token)) = self.by_key.remove(&key) {
-                let fd = sock.raw_fd();
+            if let Some(open) = self.by_key.remove(&key) {
+                let fd = open.sock.raw_fd();
                 let _ = registry.deregister(&mut SourceFd(&fd));
-                self.by_token.remove(&token);
+                self.by_token.remove(&open.token);
             }
         }
         let mut errors = Vec::new();
@@ -136,7 +184,8 @@ impl Sockets {
                         continue;
                     }
                     self.by_token.insert(token, key);
-                    self.by_key.insert(key, (sock, token));
+                    let out = SendBatch::new();
+                    self.by_key.insert(key, Open { sock, token, out });
                 }
                 Err(e) => errors.push(e),
             }
@@ -146,7 +195,7 @@ impl Sockets {
 
     /// The descriptor of the socket `key`, if it is open (for the dump files).
     pub fn raw_fd(&self, key: &SocketKey) -> Option<std::os::fd::RawFd> {
-        self.by_key.get(key).map(|(sock, _)| sock.raw_fd())
+        self.by_key.get(key).map(|open| open.sock.raw_fd())
     }
 
     /// The socket behind a poll token.
@@ -154,50 +203,117 @@ impl Sockets {
         self.by_token.get(&token).copied()
     }
 
-    /// Sends an advert on the socket `key`.
-    pub fn send(&self, key: &SocketKey, packet: &[u8], dst: IpAddr) -> Result<(), String> {
-        let Some((sock, _)) = self.by_key.get(key) else {
+    /// Queues an advert for the socket `key`; it is sent by the next [`Sockets::flush`].
+    /// Refused at once when no such socket is open or `dst` is of the other family.
+    pub fn queue(&mut self, key: &SocketKey, packet: &[u8], dst: IpAddr) -> Result<(), String> {
+        let Some(open) = self.by_key.get_mut(key) else {
             return Err(format!("no socket open for {key:?}"));
         };
-        let sent = match (sock, dst) {
-            (VrrpSock::V4(s), IpAddr::V4(d)) => s.send(packet, d),
-            (VrrpSock::V6(s), IpAddr::V6(d)) => s.send(packet, d),
-            _ => return Err(format!("address family mismatch sending to {dst}")),
-        };
-        sent.map_err(|e| e.to_string())
+        match (&open.sock, dst) {
+            (VrrpSock::V4(_), IpAddr::V4(_)) | (VrrpSock::V6(_), IpAddr::V6(_)) => {
+                open.out.push(packet, dst);
+                self.queued += 1;
+                Ok(())
+            }
+            _ => Err(format!("address family mismatch sending to {dst}")),
+        }
+    }
+
+    /// How many adverts are waiting for [`Sockets::flush`].
+    pub fn queued(&self) -> usize {
+        self.queued
+    }
+
+    /// Sends the queued adverts, one `sendmmsg` per socket (more only past the kernel's
+    /// 1,024 messages per call or after a refused advert). A refused advert is logged with
+    /// its instance, as a single send failure was, and the others still go.
+    pub fn flush(&mut self) {
+        if self.queued == 0 {
+            return;
+        }
+        self.queued = 0;
+        let failures = &mut self.failures;
+        for (key, open) in self.by_key.iter_mut() {
+            if open.out.is_empty() {
+                continue;
+            }
+            failures.clear();
+            match &open.sock {
+                VrrpSock::V4(s) => s.send_batch(&open.out, failures),
+                VrrpSock::V6(s) => s.send_batch(&open.out, failures),
+            };
+            for f in failures.iter() {
+                let Some((packet, dst)) = open.out.get(f.index) else {
+                    continue;
+                };
+                let vrid = advert_vrid(key.family, packet);
+                match vrid.and_then(|v| self.names.get(&(*key, v))) {
+                    Some(name) => log::warn!("({name}) cannot send advert to {dst}: {}", f.error),
+                    None => log::warn!(
+                        "(VRID {}) cannot send advert to {dst}: {}",
+                        vrid.unwrap_or(0),
+                        f.error
+                    ),
+                }
+            }
+            open.out.clear();
+        }
+    }
+
+    /// Writes the summaries of suppressed reject log lines that are due (the loop's tick).
+    pub fn flush_reject_summaries(&mut self, now: Time) {
+        self.rejects.flush_due(&mut LogSink, now);
     }
 
     /// Reads every pending packet of socket `key` and feeds the accepted adverts to `router`;
     /// returns the resulting actions, and adds the instances whose timers may have changed
     /// to `touched`.
     pub fn receive(
-        &self,
+        &mut self,
         key: &SocketKey,
-        buf: &mut [u8],
+        rx: &mut RecvBatch,
         now: Time,
         plan: &mut Plan,
         router: &mut Router,
         touched: &mut Vec<usize>,
     ) -> Vec<Routed> {
         let mut out = Vec::new();
-        let Some((sock, _)) = self.by_key.get(key) else {
+        let Some(open) = self.by_key.get(key) else {
             return out;
         };
-        loop {
-            match sock {
-                VrrpSock::V4(s) => match s.recv(buf) {
-                    Ok(Some(n)) => {
-                        let packet = RxPacket::Ipv4(buf.get(..n).unwrap_or(&[]));
-                        dispatch(key, packet, now, plan, router, &self.index, &mut out);
-                        touched.extend_from_slice(router.touched());
+        let mut ctx = Dispatch {
+            key,
+            now,
+            plan,
+            router,
+            index: &self.index,
+            rejects: &mut self.rejects,
+            out: &mut out,
+        };
+        match &open.sock {
+            VrrpSock::V4(s) => loop {
+                match s.recv_batch(rx) {
+                    Ok(n) => {
+                        for i in 0..n {
+                            let packet = RxPacket::Ipv4(rx.get(i).unwrap_or(&[]));
+                            ctx.packet(packet);
+                            touched.extend_from_slice(ctx.router.touched());
+                        }
+                        // Fewer than asked: the queue was empty when the kernel looked, and
+                        // the edge-triggered poll reports what arrives after.
+                        if n < rx.capacity() {
+                            break;
+                        }
                     }
-                    Ok(None) => break,
                     Err(e) => {
                         log::warn!("VRRP receive error: {e}");
                         break;
                     }
-                },
-                VrrpSock::V6(s) => match s.recv(buf) {
+                }
+            },
+            VrrpSock::V6(s) => loop {
+                let buf = rx.whole_mut();
+                match s.recv(buf) {
                     Ok(Some(r)) => {
                         let packet = RxPacket::Ipv6 {
                             payload: buf.get(..r.len).unwrap_or(&[]),
@@ -205,23 +321,51 @@ impl Sockets {
                             dst: r.dst,
                             hop_limit: r.hop_limit,
                         };
-                        dispatch(key, packet, now, plan, router, &self.index, &mut out);
-                        touched.extend_from_slice(router.touched());
+                        ctx.packet(packet);
+                        touched.extend_from_slice(ctx.router.touched());
                     }
                     Ok(None) => break,
                     Err(e) => {
                         log::warn!("VRRP receive error: {e}");
                         break;
                     }
-                },
-            }
+                }
+            },
         }
         out
     }
 }
 
+/// What one received packet is dispatched with.
+struct Dispatch<'a> {
+    key: &'a SocketKey,
+    now: Time,
+    plan: &'a mut Plan,
+    router: &'a mut Router,
+    index: &'a Index,
+    rejects: &'a mut RejectLog,
+    out: &'a mut Vec<Routed>,
+}
+
+impl Dispatch<'_> {
+    fn packet(&mut self, packet: RxPacket<'_>) {
+        dispatch(
+            self.key,
+            packet,
+            self.now,
+            self.plan,
+            self.router,
+            self.index,
+            self.rejects,
+            self.out,
+        );
+    }
+}
+
 /// Validates `packet` for the instances of its VRID on socket `key` and feeds the accepted
 /// advert. A packet for no instance of ours is dropped silently (keepalived logs it at debug).
+/// Rejections and warnings are logged through `rejects` (rate-limited per instance and class).
+#[allow(clippy::too_many_arguments)]
 pub fn dispatch(
     key: &SocketKey,
     packet: RxPacket<'_>,
@@ -229,6 +373,7 @@ pub fn dispatch(
     plan: &mut Plan,
     router: &mut Router,
     index: &Index,
+    rejects: &mut RejectLog,
     out: &mut Vec<Routed>,
 ) {
     let Some(candidates) = vrid_of(&packet).and_then(|v| index.get(&(*key, v))) else {
@@ -238,10 +383,12 @@ pub fn dispatch(
         let Some(shell) = plan.shells.get_mut(i) else {
             continue;
         };
-        shell.rx.last_master = router
+        let seen = router
             .instances()
             .get(i)
-            .and_then(|inst| inst.master_addr());
+            .map(|inst| (inst.state(), inst.master_addr()));
+        shell.rx.last_master = seen.and_then(|s| s.1);
+        let seen = seen.unwrap_or((keepalived_vrrp::instance::State::Init, None));
         match validate(packet, &shell.rx) {
             Ok(v) => {
                 for w in &v.warnings {
@@ -250,7 +397,8 @@ pub fn dispatch(
                     {
                         shell.rx.unicast_checksum_compat = UnicastChecksumCompat::Old;
                     }
-                    log::info!("({}) {w}", shell.name);
+                    let class = Class::of_warning(w);
+                    rejects.note(&mut LogSink, now, i, &shell.name, seen, class, w);
                 }
                 let input = Input::Advert {
                     advert: v.advert,
@@ -260,7 +408,8 @@ pub fn dispatch(
             }
             Err(RxError::UnknownVrid { .. }) => {}
             Err(e) => {
-                log::info!("({}) {e}", shell.name);
+                let class = Class::of_error(&e);
+                rejects.note(&mut LogSink, now, i, &shell.name, seen, class, &e);
                 if let Some(inst) = router.instances_mut().get_mut(i) {
                     inst.stats_mut().count_rx_error(&e);
                 }
@@ -314,6 +463,7 @@ mod tests {
         encode_ipv4_advert(&advert, &send, V4Checksum::Standard, &mut pkt).unwrap();
         let mut out = Vec::new();
         let idx = index(&p);
+        let mut rejects = RejectLog::default();
         dispatch(
             &key,
             RxPacket::Ipv4(&pkt),
@@ -321,6 +471,7 @@ mod tests {
             &mut p,
             &mut router,
             &idx,
+            &mut rejects,
             &mut out,
         );
         assert_eq!(router.instances()[0].stats().advert_rcvd, 1);
@@ -338,6 +489,7 @@ mod tests {
             &mut p,
             &mut router,
             &idx,
+            &mut rejects,
             &mut out,
         );
         assert_eq!(router.instances()[0].stats().ip_ttl_err, 1);

@@ -255,11 +255,14 @@ fn resolve_user(user: &keepalived_config::model::ScriptUser) -> Result<(u32, u32
 }
 
 impl Os for System {
+    /// Queued: the loop sends the adverts of a wake-up with one `sendmmsg` per socket.
+    /// Every other action below sends them first, so nothing overtakes an advert.
     fn send_advert(&mut self, key: &SocketKey, packet: &[u8], dst: IpAddr) -> Result<(), String> {
-        self.sockets.send(key, packet, dst)
+        self.sockets.queue(key, packet, dst)
     }
 
     fn apply(&mut self, changes: &[NetChange<'_>]) -> Vec<Result<bool, String>> {
+        self.sockets.flush();
         let changes: Vec<Change> = changes
             .iter()
             .map(|c| match *c {
@@ -279,6 +282,7 @@ impl Os for System {
     }
 
     fn send_frame(&mut self, ifindex: u32, frame: &[u8]) -> Result<(), String> {
+        self.sockets.flush();
         let sock = match self.packet.entry(ifindex) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) => {
@@ -293,6 +297,7 @@ impl Os for System {
     }
 
     fn run_script(&mut self, cmd: &NotifyCommand, extra_args: &[String]) -> Result<(), String> {
+        self.sockets.flush();
         let mut argv = cmd.argv.clone();
         argv.extend_from_slice(extra_args);
         let (uid, gid) = match &cmd.user {
@@ -308,6 +313,7 @@ impl Os for System {
     }
 
     fn fifo_write(&mut self, line: &str) {
+        self.sockets.flush();
         if let Some(f) = self.fifo.as_mut() {
             // keepalived ignores EAGAIN: a slow reader loses lines.
             let _ = f.write(line.as_bytes());
