@@ -67,9 +67,14 @@ pub fn run_child(ipc: OwnedFd, opts: CheckerOptions) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The checker holds what it runs; the decoded model would stay for the child's whole life.
+    drop(config);
+    keepalived_sys::memory::release_free_heap();
     checker.send(&ToParent::Ready);
     checker.start();
     checker.on_ipc();
+    // Start-up code pages leave the resident set (the loop maps back what it runs).
+    let _ = keepalived_sys::memory::release_clean_file_pages();
     checker.run();
     ExitCode::SUCCESS
 }

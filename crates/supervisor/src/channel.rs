@@ -6,6 +6,9 @@ use std::io::{ErrorKind, Read, Write};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 
+/// The largest empty write queue kept for the next messages (bytes).
+const KEPT_QUEUE_CAPACITY: usize = 64 * 1024;
+
 /// What reading the channel produced.
 #[derive(Debug, Default)]
 pub struct Received {
@@ -72,11 +75,21 @@ impl Channel {
                 Err(e) if e.kind() == ErrorKind::Interrupted => {}
                 Err(e) => {
                     self.out.clear();
+                    self.release_big_buffer();
                     return Err(e);
                 }
             }
         }
+        self.release_big_buffer();
         Ok(())
+    }
+
+    /// A `Start` or `Reload` of thousands of instances grows the queue to megabytes; the
+    /// messages of the steady state are small, so the memory is not kept for them.
+    fn release_big_buffer(&mut self) {
+        if self.out.is_empty() && self.out.capacity() > KEPT_QUEUE_CAPACITY {
+            self.out = Vec::new();
+        }
     }
 
     /// Reads everything available and decodes it.

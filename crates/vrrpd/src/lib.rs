@@ -136,9 +136,14 @@ pub fn run_child(ipc: OwnedFd, opts: VrrpdOptions) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The daemon keeps its own copy: the decoded one would stay for the child's whole life.
+    drop(config);
     daemon.send(&ToParent::Ready);
     daemon.start_after_grace();
     daemon.on_ipc();
+    // Start-up ran the netlink dumps and the planning once: their code pages leave the
+    // resident set (the loop maps back what it runs).
+    let _ = keepalived_sys::memory::release_clean_file_pages();
     daemon.run();
     ExitCode::SUCCESS
 }

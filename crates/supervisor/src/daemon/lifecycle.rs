@@ -200,6 +200,10 @@ impl Supervisor<'_> {
             os::close_inherited(fd);
         }
         let tuning = crate::tuning::settings_for(kind, &self.config.global);
+        // The child is sent its own copy of the model: the parent's, inherited with the heap,
+        // is freed and its pages given back, so they are not resident twice.
+        drop(std::mem::take(&mut self.config));
+        keepalived_sys::memory::release_free_heap();
         // The descriptors are closed; their owners must not close them (or remove pid files).
         std::mem::forget(self);
         if let Err(e) = os::unblock_all_signals() {
@@ -429,7 +433,7 @@ impl Supervisor<'_> {
         self.notifier
             .ready(self.parent_pid.unsigned_abs(), "Startup complete");
         // The config load's temporaries are freed by now: give their pages back.
-        keepalived_sys::memory::release_free_heap();
+        super::shed_unused_memory();
     }
 
     /// Writes one child's dump to its file; a failure is logged and changes nothing else.

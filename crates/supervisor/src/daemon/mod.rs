@@ -122,6 +122,10 @@ struct Supervisor<'h> {
 /// See [`crate::run`].
 pub fn run(mut opts: SupervisorOptions, host: &dyn Host, entries: ChildEntries) -> ExitCode {
     logging::init(opts.log.clone(), PARENT_IDENT);
+    // Before the load and the forks: the children inherit the allocator's settings.
+    if !keepalived_sys::memory::tune_allocator() {
+        log::debug!("glibc refused an allocator setting (mallopt)");
+    }
     info!(
         "Starting keepalived-rs v{} (keepalived 2.2 compatible)",
         env!("CARGO_PKG_VERSION")
@@ -149,7 +153,9 @@ pub fn run(mut opts: SupervisorOptions, host: &dyn Host, entries: ChildEntries) 
         error!("The configuration cannot run (see the errors above)");
         return stopped(exit::CONFIG, detail);
     }
-    let config = Box::new(loaded.config);
+    // Only the model lives on: the parent keeps it for reloads, respawns and dumps, and
+    // every forked child starts with a copy of the parent's heap.
+    let config = keep_model_only(loaded);
     crate::tuning::startup_notice(&config.global);
     if config.net_namespace.is_some() {
         warn!(
@@ -339,6 +345,36 @@ fn load_config(opts: &SupervisorOptions, host: &dyn Host) -> Loaded {
         config_id: opts.config_id.clone(),
     };
     load(&opts.config_path, &load_opts, host)
+}
+
+/// Keeps the model and frees the rest of a load (the source text, the diagnostics) at
+/// once, with the load's temporaries given back to the kernel: a partly moved [`Loaded`]
+/// would hold them until the end of the daemon's life.
+fn keep_model_only(loaded: Loaded) -> Box<Config> {
+    let Loaded {
+        config,
+        diagnostics,
+        sources,
+    } = loaded;
+    drop(diagnostics);
+    drop(sources);
+    let config = Box::new(config);
+    keepalived_sys::memory::release_free_heap();
+    config
+}
+
+/// After start-up or a reload: gives back the freed heap and drops the code and read-only
+/// data pages that only the load ran from the resident set (see `keepalived_sys::memory`).
+pub(crate) fn shed_unused_memory() {
+    keepalived_sys::memory::release_free_heap();
+    match keepalived_sys::memory::release_clean_file_pages() {
+        Ok(r) => log::debug!(
+            "released {} kB of read-only file pages ({} mappings)",
+            r.resident_kb,
+            r.mappings
+        ),
+        Err(e) => log::debug!("cannot read /proc/self/smaps: {e}"),
+    }
 }
 
 fn log_diagnostics(loaded: &Loaded) {

@@ -46,6 +46,9 @@ impl Supervisor<'_> {
         }
         stages.lap("checks");
         *self.config = loaded.config;
+        // The old model, the new source text and diagnostics are freed before the trim below.
+        drop(loaded.diagnostics);
+        drop(loaded.sources);
         // Instances gone from the configuration must not be resumed by a later respawn.
         let names: std::collections::HashSet<&str> = self
             .config
@@ -107,7 +110,7 @@ impl Supervisor<'_> {
         }
         log::debug!("reload stages (ms): {}", stages.summary());
         // The old config and the parse's temporaries are freed: give their pages back.
-        keepalived_sys::memory::release_free_heap();
+        super::shed_unused_memory();
         if self.reloads.started(sent) {
             self.reload_complete();
         }
