@@ -98,4 +98,4 @@ for kind in ${KINDS:-ours}; do
   fd_growth=$(awk -F, 'NR > 1 { if (!($2 in f)) f[$2] = $5; l[$2] = $5 } END { for (p in f) s += l[p] - f[p]; print s + 0 }' "$csv_file")
   echo "SOAK kind=$kind duration=$DURATION flaps=$flaps reloads=$reloads unexpected_transitions=$unexpected expected_transitions=$expected rss_growth_kb=$rss_growth fd_growth=$fd_growth alive=$alive csv=$csv_file"
 done
-[ "$OUT" = "$WORK" ] && [ -z "${KEEP:-}" ] && echo "(CSV files are removed with the work dir: set OUT=dir or KEEP=1 to keep them)"
+if [ "$OUT" = "$WORK" ] && [ -z "${KEEP:-}" ]; then echo "(CSV files are removed with the work dir: set OUT=dir or KEEP=1 to keep them)"; fi
