@@ -754,8 +754,10 @@ impl Daemon {
                 self.send(&ToParent::ReloadDone { warnings });
                 stages.lap("reply");
                 log::debug!("reload stages (ms): {}", stages.summary());
-                // After the reply, so the trim never delays the reload: the old plan is freed.
+                // After the reply, so the trim never delays the reload: the old plan is freed,
+                // and the reload's code pages leave the resident set again.
                 keepalived_sys::memory::release_free_heap();
+                let _ = keepalived_sys::memory::release_clean_file_pages();
             }
             ToChild::Dump { id, format } => {
                 let text = self.dump_text(format);

@@ -118,6 +118,8 @@ impl Supervisor<'_> {
 
     /// The running configuration stays: systemd is told the reload is over.
     fn reload_refused(&mut self) {
+        // The refused model is freed; the parser's code pages leave the resident set again.
+        super::shed_unused_memory();
         self.notifier.ready(
             self.parent_pid.unsigned_abs(),
             "Reload refused: running the previous configuration",
