@@ -58,6 +58,15 @@ impl Channel {
         }
     }
 
+    /// Queues a frame encoded earlier (see [`keepalived_ipc::encode`]) and writes as much as
+    /// the socket takes now.
+    pub fn send_frame(&mut self, frame: &[u8]) {
+        self.out.extend_from_slice(frame);
+        if let Err(e) = self.flush() {
+            log::debug!("IPC: write to child failed: {e}");
+        }
+    }
+
     /// Whether bytes are still waiting to be written.
     pub fn pending(&self) -> bool {
         !self.out.is_empty()

@@ -124,7 +124,6 @@ impl Supervisor<'_> {
             Forked::Parent(pid) => pid,
         };
         drop(child_end);
-        let config = self.config.clone();
         let registry_result;
         {
             let slot = self.slots.get_mut(idx)?;
@@ -144,7 +143,7 @@ impl Supervisor<'_> {
                     return None;
                 }
             };
-            channel.send(&ToChild::Start { config });
+            channel.send_frame(&self.start_frame);
             if slot.kind == ChildKind::Vrrp && !slot.last_states.is_empty() {
                 let last_states = slot.last_states.values().cloned().collect();
                 channel.send(&ToChild::Resume { last_states });
@@ -203,6 +202,7 @@ impl Supervisor<'_> {
         // The child is sent its own copy of the model: the parent's, inherited with the heap,
         // is freed and its pages given back, so they are not resident twice.
         drop(std::mem::take(&mut self.config));
+        drop(std::mem::take(&mut self.start_frame));
         keepalived_sys::memory::release_free_heap();
         // The descriptors are closed; their owners must not close them (or remove pid files).
         std::mem::forget(self);

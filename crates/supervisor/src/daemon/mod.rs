@@ -12,7 +12,7 @@ use crate::reload::ReloadQueue;
 use crate::signals::realtime::{self, SelfPipe};
 use crate::{exit, ChildEntries, ChildEntry, SupervisorOptions};
 use keepalived_config::{cannot_run, load, Config, Host, LoadOptions, Loaded, Severity};
-use keepalived_ipc::InstanceStatus;
+use keepalived_ipc::{InstanceStatus, ToChild};
 use keepalived_sys::SignalFd;
 use log::{error, info, warn};
 use mio::unix::SourceFd;
@@ -93,7 +93,13 @@ enum LoopEnd {
 struct Supervisor<'h> {
     opts: SupervisorOptions,
     host: &'h dyn Host,
+    /// The running configuration's settings the parent reads itself (global definitions,
+    /// namespaces, `child_wait_time`); its blocks (instances, scripts, servers) are only in
+    /// [`Self::start_frame`].
     config: Box<Config>,
+    /// `Start` with the whole running model, encoded once: what every child is sent when it
+    /// starts. A tenth of the decoded model's size, which the parent never reads again.
+    start_frame: Vec<u8>,
     poll: Poll,
     signal_fd: SignalFd,
     rt_json: Option<SelfPipe>,
@@ -267,11 +273,16 @@ pub fn run(mut opts: SupervisorOptions, host: &dyn Host, entries: ChildEntries) 
         warn!("Warning - keepalived has no configuration to run");
     }
     let notifier = Notifier::from_env();
+    let Some((config, start_frame)) = keep_for_parent(config) else {
+        return ExitCode::from(exit::FATAL);
+    };
+    keepalived_sys::memory::release_free_heap();
 
     let mut sup = Supervisor {
         opts,
         host,
         config,
+        start_frame,
         poll,
         signal_fd,
         rt_json,
@@ -374,6 +385,39 @@ pub(crate) fn shed_unused_memory() {
             r.mappings
         ),
         Err(e) => log::debug!("cannot read /proc/self/smaps: {e}"),
+    }
+}
+
+/// Encodes `Start` with the whole model (what every child, first or respawned, is sent) and
+/// keeps only the settings the parent reads itself. `None` when the model cannot be encoded
+/// (logged).
+pub(crate) fn keep_for_parent(config: Box<Config>) -> Option<(Box<Config>, Vec<u8>)> {
+    let msg = ToChild::Start { config };
+    let mut frame = match keepalived_ipc::encode(&msg) {
+        Ok(f) => f,
+        Err(e) => {
+            error!("cannot encode the configuration for the children: {e}");
+            return None;
+        }
+    };
+    frame.shrink_to_fit();
+    let ToChild::Start { config } = msg else {
+        return None;
+    };
+    Some((Box::new(parent_settings(*config)), frame))
+}
+
+/// The parts of `config` the parent reads itself.
+fn parent_settings(config: Config) -> Config {
+    Config {
+        global: config.global,
+        net_namespace: config.net_namespace,
+        net_namespace_ipvs: config.net_namespace_ipvs,
+        namespace_with_ipsets: config.namespace_with_ipsets,
+        use_pid_dir: config.use_pid_dir,
+        instance: config.instance,
+        child_wait_time: config.child_wait_time,
+        ..Config::default()
     }
 }
 

@@ -45,32 +45,44 @@ impl Supervisor<'_> {
             return;
         }
         stages.lap("checks");
-        *self.config = loaded.config;
-        // The old model, the new source text and diagnostics are freed before the trim below.
+        let new = Box::new(loaded.config);
+        // The new source text and diagnostics are freed before the trim below.
         drop(loaded.diagnostics);
         drop(loaded.sources);
         // Instances gone from the configuration must not be resumed by a later respawn.
-        let names: std::collections::HashSet<&str> = self
-            .config
-            .vrrp_instances
-            .iter()
-            .map(|i| i.name.as_str())
-            .collect();
+        let names: std::collections::HashSet<&str> =
+            new.vrrp_instances.iter().map(|i| i.name.as_str()).collect();
         for slot in &mut self.slots {
             slot.last_states
                 .retain(|name, _| names.contains(name.as_str()));
         }
-        let scripts: std::collections::HashSet<&str> = self
-            .config
-            .vrrp_scripts
-            .iter()
-            .map(|s| s.name.as_str())
-            .collect();
+        let scripts: std::collections::HashSet<&str> =
+            new.vrrp_scripts.iter().map(|s| s.name.as_str()).collect();
         self.script_states
             .retain(|name, _| scripts.contains(name.as_str()));
-        warn_checker(&self.opts, &self.config, self.has_checker);
-        let vrrp_wanted = vrrp_wanted(&self.opts, &self.config);
-        let checker_wanted = checker_wanted(&self.opts, &self.config);
+        warn_checker(&self.opts, &new, self.has_checker);
+        let vrrp_wanted = vrrp_wanted(&self.opts, &new);
+        let checker_wanted = checker_wanted(&self.opts, &new);
+        // One encoding for every child.
+        let reload = ToChild::Reload { config: new };
+        let reload_frame = match keepalived_ipc::encode(&reload) {
+            Ok(f) => f,
+            Err(e) => {
+                error!("cannot encode the new configuration for the children: {e}");
+                self.reload_refused();
+                return;
+            }
+        };
+        stages.lap("encode");
+        let ToChild::Reload { config: new } = reload else {
+            return;
+        };
+        let Some((settings, start_frame)) = super::keep_for_parent(new) else {
+            self.reload_refused();
+            return;
+        };
+        self.config = settings;
+        self.start_frame = start_frame;
         let now = Instant::now();
         let mut sent = Vec::new();
         for (idx, slot) in self.slots.iter_mut().enumerate() {
@@ -93,12 +105,8 @@ impl Supervisor<'_> {
             }
             match slot.channel.as_mut() {
                 Some(ch) if slot.pid.is_some() => {
-                    let msg = ToChild::Reload {
-                        config: self.config.clone(),
-                    };
-                    stages.lap("clone");
-                    ch.send(&msg);
-                    stages.lap("encode+send");
+                    ch.send_frame(&reload_frame);
+                    stages.lap("send");
                     sent.push(idx);
                 }
                 _ => {
