@@ -16,8 +16,8 @@ pub mod process;
 pub mod sched;
 pub mod signals;
 pub mod stages;
-pub mod timer;
 pub mod time_fmt;
+pub mod timer;
 pub mod vrrp_socket;
 
 pub use error::{Result, SysError};

@@ -9,7 +9,8 @@
 //! Address, route and rule changes are collected and handed to the kernel in one batch
 //! ([`Os::apply`]): a SIGTERM releasing 1,000 VIPs makes one batch, not 1,000 round trips.
 //! Every action that could notice the changes (GARPs, notify scripts, FIFO lines, state
-//! reports, logs) is held back until the batch is made, in its order; adverts go at once.
+//! reports, logs) is held back until the batch is made, in its order; adverts are queued per socket
+//! by the shell, which sends them (one sendmmsg) before the batch or any other OS action.
 //! An instance's own order is kept: a change it asks for after one of its actions was held
 //! back first flushes the batch. Across instances the order becomes keepalived's shutdown
 //! order: every instance's VIPs are removed before the `notify_stop` scripts run.
