@@ -10,91 +10,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use keepalived_sys::netlink::{AddrSpec, Change, RouteSpec, Rtnl, BATCH_SIZE};
 
 const INSIDE: &str = "KRS_NETLINK_BATCH_INSIDE";
 
-struct Netns {
-    name: String,
-}
-
-impl Netns {
-    fn new(test: &str) -> Self {
-        let short: String = test
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .take(12)
-            .collect();
-        let name = format!("krs-netlink-{}-{short}", std::process::id());
-        let _ = Command::new("ip")
-            .args(["netns", "del", &name])
-            .stderr(Stdio::null())
-            .status();
-        run("ip", &["netns", "add", &name]);
-        let ns = Netns { name };
-        for args in [
-            &["link", "set", "lo", "up"][..],
-            &[
-                "link", "add", "veth-a", "type", "veth", "peer", "name", "veth-b",
-            ],
-            &["link", "set", "veth-a", "up"],
-            &["link", "set", "veth-b", "up"],
-        ] {
-            let mut all = vec!["-n", ns.name.as_str()];
-            all.extend_from_slice(args);
-            run("ip", &all);
-        }
-        ns
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .status();
-    }
-}
-
-fn run(cmd: &str, args: &[&str]) -> String {
-    let out = Command::new(cmd).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd} {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+mod common;
+use common::run;
 
 /// Runs `body` inside a fresh namespace (see the module doc).
 fn in_netns(test: &str, body: impl FnOnce()) {
-    if std::env::var_os(INSIDE).is_some() {
-        body();
-        return;
-    }
-    let ns = Netns::new(test);
-    let exe = std::env::current_exe().unwrap();
-    let status = Command::new("ip")
-        .args(["netns", "exec", &ns.name])
-        .arg(exe)
-        .args([
-            "--exact",
-            test,
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(INSIDE, "1")
-        .status()
-        .unwrap();
-    assert!(
-        status.success(),
-        "{test} failed inside namespace {}",
-        ns.name
-    );
+    common::in_netns(INSIDE, "krs-netlink", test, body);
 }
 
 fn ifindex(rtnl: &mut Rtnl, name: &str) -> u32 {
