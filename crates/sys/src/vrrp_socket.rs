@@ -178,6 +178,26 @@ pub struct BatchFailure {
 /// The kernel takes at most `UIO_MAXIOV` messages per `sendmmsg`.
 const MAX_MMSG: usize = 1024;
 
+/// One `sendmmsg`/`recvmmsg` slot: one buffer, an optional address, no control data.
+fn one_iov_msg(
+    name: *mut libc::c_void,
+    namelen: libc::socklen_t,
+    iov: &mut libc::iovec,
+) -> libc::mmsghdr {
+    libc::mmsghdr {
+        msg_hdr: libc::msghdr {
+            msg_name: name,
+            msg_namelen: namelen,
+            msg_iov: iov as *mut libc::iovec,
+            msg_iovlen: 1,
+            msg_control: std::ptr::null_mut(),
+            msg_controllen: 0,
+            msg_flags: 0,
+        },
+        msg_len: 0,
+    }
+}
+
 /// Sends every datagram of `batch` with as few `sendmmsg` calls as possible, in order. A
 /// datagram the kernel refuses is retried alone to learn its errno, recorded in `failures`
 /// and skipped; the rest still go. `addr` maps a destination to the socket's address family
@@ -224,18 +244,7 @@ fn send_batch_on(
     let mut hdrs: Vec<libc::mmsghdr> = iovs
         .iter_mut()
         .zip(&addrs)
-        .map(|(iov, a)| libc::mmsghdr {
-            msg_hdr: libc::msghdr {
-                msg_name: a.as_ptr().cast_mut().cast::<libc::c_void>(),
-                msg_namelen: a.len(),
-                msg_iov: iov as *mut libc::iovec,
-                msg_iovlen: 1,
-                msg_control: std::ptr::null_mut(),
-                msg_controllen: 0,
-                msg_flags: 0,
-            },
-            msg_len: 0,
-        })
+        .map(|(iov, a)| one_iov_msg(a.as_ptr().cast_mut().cast::<libc::c_void>(), a.len(), iov))
         .collect();
     let mut sent = 0;
     let mut next = 0;
@@ -475,18 +484,7 @@ impl VrrpSocketV4 {
             .collect();
         let mut hdrs: Vec<libc::mmsghdr> = iovs
             .iter_mut()
-            .map(|iov| libc::mmsghdr {
-                msg_hdr: libc::msghdr {
-                    msg_name: std::ptr::null_mut(),
-                    msg_namelen: 0,
-                    msg_iov: iov as *mut libc::iovec,
-                    msg_iovlen: 1,
-                    msg_control: std::ptr::null_mut(),
-                    msg_controllen: 0,
-                    msg_flags: 0,
-                },
-                msg_len: 0,
-            })
+            .map(|iov| one_iov_msg(std::ptr::null_mut(), 0, iov))
             .collect();
         let count = libc::c_uint::try_from(hdrs.len().min(MAX_MMSG)).unwrap_or(1);
         loop {
