@@ -5,6 +5,10 @@ CARGO ?= cargo
 APT_PACKAGES := keepalived iproute2 nftables procps tcpdump python3 openssl
 # Lowest accept/reject agreement with keepalived -t on the shared corpus that may land (percent).
 CORPUS_MIN_AGREEMENT ?= 99.9
+# A one-shot build (CI, a fresh checkout) gains nothing from incremental caches, which double the
+# disk a test build needs. Set CARGO_INCREMENTAL=1 to keep them.
+CARGO_INCREMENTAL ?= 0
+export CARGO_INCREMENTAL
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps build run demo test lint unit integration bench soak fmt clean
