@@ -79,8 +79,8 @@ pub type Index = HashMap<(SocketKey, u8), Vec<usize>>;
 /// Builds the (socket, VRID) index of `plan`.
 pub fn index(plan: &Plan) -> Index {
     let mut idx: Index = HashMap::new();
-    for (i, (shell, params)) in plan.shells.iter().zip(&plan.instances).enumerate() {
-        idx.entry((shell.socket, params.vrid)).or_default().push(i);
+    for (i, shell) in plan.shells.iter().enumerate() {
+        idx.entry((shell.socket, shell.rx.vrid)).or_default().push(i);
     }
     idx
 }
@@ -146,8 +146,8 @@ impl Sockets {
         self.flush();
         self.index = index(plan);
         let mut names: HashMap<(SocketKey, u8), String> = HashMap::new();
-        for (shell, params) in plan.shells.iter().zip(&plan.instances) {
-            let entry = names.entry((shell.socket, params.vrid)).or_default();
+        for shell in &plan.shells {
+            let entry = names.entry((shell.socket, shell.rx.vrid)).or_default();
             if !entry.is_empty() {
                 entry.push_str(", ");
             }

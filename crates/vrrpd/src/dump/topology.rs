@@ -564,9 +564,8 @@ pub fn write_sockpool(out: &mut Lines, input: &DumpInput<'_>) {
             .plan
             .shells
             .iter()
-            .zip(&input.plan.instances)
-            .filter(|(s, _)| s.socket == key)
-            .map(|(s, p)| (p.vrid, s.name.as_str()))
+            .filter(|s| s.socket == key)
+            .map(|s| (s.rx.vrid, s.name.as_str()))
             .collect();
         // keepalived keeps a socket's instances in a tree ordered by VRID.
         members.sort();
