@@ -14,7 +14,7 @@ use crate::host::Host;
 use crate::model::lvs::*;
 use crate::model::{Config, Script};
 use crate::source::Loc;
-use std::collections::HashSet;
+use rustc_hash::FxHashSet as HashSet;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -324,7 +324,7 @@ fn check_virtual_server(
     let mut weight_sum: u32 = 0;
     let mut kept: Vec<&RealServer> = Vec::new();
     // A set beside `kept`: generated configs have thousands of real servers per service.
-    let mut kept_keys: HashSet<(IpAddr, u16)> = HashSet::new();
+    let mut kept_keys: HashSet<(IpAddr, u16)> = HashSet::default();
     let mut ss_inhibit = vs.sorry_server.as_ref().map(|s| s.inhibit);
     for rs in &vs.real_servers {
         if !kept_keys.insert((rs.ip, rs.port)) {

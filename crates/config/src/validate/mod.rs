@@ -11,7 +11,7 @@ mod scripts;
 mod vrrp;
 
 use crate::diag::Diagnostic;
-use crate::host::Host;
+use crate::host::{CachedHost, Host};
 use crate::model::Config;
 use crate::source::Loc;
 use std::path::Path;
@@ -42,6 +42,8 @@ pub fn validate(config: &mut Config, host: &dyn Host, diags: &mut Vec<Diagnostic
 /// Runs every semantic check; `base` is the directory of the main config file, against
 /// which keepalived (run from there) resolves relative script paths.
 pub fn validate_in(config: &mut Config, host: &dyn Host, base: &Path, diags: &mut Vec<Diagnostic>) {
+    let cached = CachedHost::new(host);
+    let host: &dyn Host = &cached;
     let mut r = Report { diags };
     if let Some(ns) = &config.net_namespace {
         if !host.netns_exists(ns) {

@@ -7,7 +7,7 @@ use crate::host::Host;
 use crate::model::vrrp::{InitialState, TrackRef, OWNER_PRIORITY};
 use crate::model::{Config, GlobalDefs, VrrpInstance};
 use crate::source::Loc;
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -49,7 +49,7 @@ pub fn check_globals(config: &mut Config, host: &dyn Host, r: &mut Report) -> bo
             );
         }
     }
-    let mut seen_garp: HashSet<&str> = HashSet::new();
+    let mut seen_garp: HashSet<&str> = HashSet::default();
     for g in &config.garp_groups {
         for i in &g.interfaces {
             if !iface_ok(config, host, i) {
@@ -608,7 +608,7 @@ fn check_sync_groups(config: &mut Config, r: &mut Report) {
         .iter()
         .map(|v| v.name.as_str())
         .collect();
-    let mut member_of: HashSet<String> = HashSet::new();
+    let mut member_of: HashSet<String> = HashSet::default();
     let mut keep = Vec::with_capacity(config.sync_groups.len());
     for mut g in std::mem::take(&mut config.sync_groups) {
         if g.group.is_empty() {
@@ -1035,8 +1035,8 @@ fn complete_instance(v: &mut VrrpInstance, g: &GlobalDefs, r: &mut Report) -> bo
 fn check_vrid_conflicts(config: &Config, r: &mut Report) {
     let g4 = IpAddr::V4(config.global.vrrp_mcast_group4);
     let g6 = IpAddr::V6(config.global.vrrp_mcast_group6);
-    let mut multicast: HashMap<(u8, bool, &str, IpAddr), &str> = HashMap::new();
-    let mut unicast: HashMap<(u8, bool, IpAddr), &str> = HashMap::new();
+    let mut multicast: HashMap<(u8, bool, &str, IpAddr), &str> = HashMap::default();
+    let mut unicast: HashMap<(u8, bool, IpAddr), &str> = HashMap::default();
     for v in &config.vrrp_instances {
         let Some(vrid) = v.virtual_router_id else {
             continue;
