@@ -10,5 +10,6 @@ pub mod fuzzing;
 pub mod instance;
 pub mod sync_group;
 pub mod timer;
+pub mod timer_queue;
 
 pub use advert::{Advert, Auth, Version};
