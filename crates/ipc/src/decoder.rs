@@ -32,6 +32,9 @@ use crate::error::FrameError;
 use crate::message::Message;
 use std::marker::PhantomData;
 
+/// Buffer capacity kept between frames; a larger one is given back once its frame is read.
+const RETAINED_CAPACITY: usize = 64 * 1024;
+
 /// Counters of what a [`FrameDecoder`] has seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct DecoderStats {
@@ -54,6 +57,8 @@ pub struct FrameDecoder<M> {
     buf: Vec<u8>,
     /// Start of unconsumed bytes in `buf`; consumed bytes are discarded lazily.
     pos: usize,
+    /// Where the payload of the frame popped last lies in `buf`.
+    last: Option<(usize, usize)>,
     broken: bool,
     stats: DecoderStats,
     _msg: PhantomData<fn() -> M>,
@@ -71,6 +76,7 @@ impl<M> FrameDecoder<M> {
         Self {
             buf: Vec::new(),
             pos: 0,
+            last: None,
             broken: false,
             stats: DecoderStats::default(),
             _msg: PhantomData,
@@ -83,6 +89,7 @@ impl<M> FrameDecoder<M> {
         if self.broken {
             return Err(FrameError::Broken);
         }
+        self.last = None;
         self.compact();
         self.buf.extend_from_slice(bytes);
         Ok(())
@@ -122,11 +129,35 @@ impl<M> FrameDecoder<M> {
             self.buf.drain(..self.pos);
             self.pos = 0;
         }
+        // A `Start` or `Reload` frame of thousands of instances grows the buffer to megabytes;
+        // the small frames that follow must not keep that capacity for the process's life.
+        if self.buf.capacity() > RETAINED_CAPACITY && self.buf.len() <= RETAINED_CAPACITY / 2 {
+            self.buf.shrink_to(RETAINED_CAPACITY / 2);
+        }
+    }
+
+    /// Gives back the capacity a large frame left behind once every byte is consumed; call
+    /// after a round of [`pop`](Self::pop) (the next [`push`](Self::push) does it too).
+    pub fn release(&mut self) {
+        if self.pos == self.buf.len() && self.buf.capacity() > RETAINED_CAPACITY {
+            self.buf = Vec::new();
+            self.pos = 0;
+            self.last = None;
+        }
+    }
+
+    /// The payload of the frame [`pop`](FrameDecoder::pop) returned last, while it is still
+    /// buffered (until the next [`push`](Self::push) or [`release`](Self::release)): a caller
+    /// may keep a large message in its compact encoded form instead of decoded.
+    pub fn last_payload(&self) -> Option<&[u8]> {
+        let (start, end) = self.last?;
+        self.buf.get(start..end)
     }
 
     fn break_stream(&mut self, len: u64) -> FrameError {
         self.broken = true;
         self.stats.oversized += 1;
+        self.last = None;
         self.buf = Vec::new();
         self.pos = 0;
         FrameError::TooLarge {
@@ -167,6 +198,7 @@ impl<M: Message> FrameDecoder<M> {
         };
         let result = decode_payload(payload);
         self.pos = start + len;
+        self.last = Some((start, self.pos));
         match &result {
             Ok(_) => self.stats.frames_ok += 1,
             Err(_) => self.stats.frames_dropped += 1,
@@ -342,5 +374,59 @@ mod tests {
         assert_eq!(d.buffered(), 0);
         d.push(&one[..1]).unwrap();
         assert!(d.buf.capacity() < 1024);
+    }
+
+    #[test]
+    fn a_large_frame_leaves_no_large_buffer_behind() {
+        let text = "x".repeat(1 << 20);
+        let big = encode(&ToParent::DumpReply { id: 1, text }).unwrap();
+        let small = encode(&ToParent::Ready).unwrap();
+        let mut d = FrameDecoder::<ToParent>::new();
+        for chunk in big.chunks(16 * 1024) {
+            d.push(chunk).unwrap();
+        }
+        assert!(matches!(d.pop().unwrap(), Some(ToParent::DumpReply { .. })));
+        assert!(d.buf.capacity() >= 1 << 20);
+        d.push(&small).unwrap();
+        assert!(d.buf.capacity() <= RETAINED_CAPACITY);
+        assert_eq!(d.pop().unwrap(), Some(ToParent::Ready));
+        // Or at once, without waiting for the next push.
+        d.push(&big).unwrap();
+        assert!(d.pop().unwrap().is_some());
+        d.release();
+        assert_eq!(d.buf.capacity(), 0);
+        assert_eq!(d.last_payload(), None);
+    }
+
+    #[test]
+    fn release_keeps_a_partial_frame() {
+        let big = encode(&ToParent::DumpReply {
+            id: 1,
+            text: "y".repeat(1 << 18),
+        })
+        .unwrap();
+        let mut d = FrameDecoder::<ToParent>::new();
+        d.push(&big[..big.len() - 1]).unwrap();
+        d.release();
+        assert_eq!(d.buffered(), big.len() - 1);
+        d.push(&big[big.len() - 1..]).unwrap();
+        assert!(d.pop().unwrap().is_some());
+    }
+
+    #[test]
+    fn last_payload_is_the_frame_just_popped() {
+        let a = encode(&ToChild::Stats { id: 7, clear: true }).unwrap();
+        let b = encode(&ToChild::Shutdown).unwrap();
+        let mut d = FrameDecoder::<ToChild>::new();
+        assert_eq!(d.last_payload(), None);
+        d.push(&[a.clone(), b.clone()].concat()).unwrap();
+        assert!(d.pop().unwrap().is_some());
+        assert_eq!(d.last_payload(), a.get(HEADER_LEN..));
+        assert!(d.pop().unwrap().is_some());
+        assert_eq!(d.last_payload(), b.get(HEADER_LEN..));
+        let again: ToChild = decode_payload(d.last_payload().unwrap()).unwrap();
+        assert_eq!(again, ToChild::Shutdown);
+        d.push(&a).unwrap();
+        assert_eq!(d.last_payload(), None);
     }
 }

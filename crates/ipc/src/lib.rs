@@ -29,6 +29,6 @@ pub use decoder::{DecoderStats, FrameDecoder};
 pub use error::{EncodeError, FrameError, HandshakeError};
 pub use handshake::{check_hello, hello, PROTOCOL_VERSION};
 pub use message::{
-    DumpFormat, InstanceStatus, LogLevel, Message, ScriptExit, ToChild, ToParent, TrackerKind,
-    TrackerStatus, UnixMicros, VrrpState,
+    retag_reload_as_start, DumpFormat, InstanceStatus, LogLevel, Message, ScriptExit, ToChild,
+    ToParent, TrackerKind, TrackerStatus, UnixMicros, VrrpState,
 };

@@ -273,3 +273,78 @@ impl Message for ToParent {
         decode_checked(payload)
     }
 }
+
+/// Turns a `Reload` frame (as [`crate::encode`] wrote it) into the `Start` frame of the same
+/// configuration, in place: the two differ only in the variant index, the payload's first
+/// byte. The parent encodes a new configuration once, sends it as `Reload`, then keeps it as
+/// the `Start` for children it starts later. Returns false (and leaves `frame` alone) if it is
+/// not a `Reload` frame.
+pub fn retag_reload_as_start(frame: &mut [u8]) -> bool {
+    let tag_of = |msg: &ToChild| {
+        crate::encode(msg)
+            .ok()
+            .and_then(|f| f.get(crate::HEADER_LEN..).map(<[u8]>::to_vec))
+    };
+    let empty = || Box::new(Config::default());
+    let (Some(start), Some(reload)) = (
+        tag_of(&ToChild::Start { config: empty() }),
+        tag_of(&ToChild::Reload { config: empty() }),
+    ) else {
+        return false;
+    };
+    // Both tags must be one byte, with the same bytes after them.
+    match (start.split_first(), reload.split_first()) {
+        (Some((&s, s_rest)), Some((&r, r_rest))) if s_rest == r_rest => {
+            match frame.get_mut(crate::HEADER_LEN) {
+                Some(tag) if *tag == r => {
+                    *tag = s;
+                    true
+                }
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_with(router_id: &str) -> Box<Config> {
+        let mut c = Config::default();
+        c.global.router_id = Some(router_id.to_string());
+        Box::new(c)
+    }
+
+    #[test]
+    fn a_retagged_reload_frame_is_the_start_frame() {
+        let config = config_with("lb-1");
+        let mut frame = crate::encode(&ToChild::Reload {
+            config: config.clone(),
+        })
+        .unwrap();
+        assert!(retag_reload_as_start(&mut frame));
+        assert_eq!(frame, crate::encode(&ToChild::Start { config }).unwrap());
+        let decoded: ToChild = crate::decode_payload(&frame[crate::HEADER_LEN..]).unwrap();
+        assert!(
+            matches!(decoded, ToChild::Start { config } if config.global.router_id.as_deref() == Some("lb-1"))
+        );
+    }
+
+    #[test]
+    fn other_frames_are_left_alone() {
+        for msg in [
+            ToChild::Start {
+                config: config_with("x"),
+            },
+            ToChild::Shutdown,
+        ] {
+            let mut frame = crate::encode(&msg).unwrap();
+            let before = frame.clone();
+            assert!(!retag_reload_as_start(&mut frame));
+            assert_eq!(frame, before);
+        }
+        assert!(!retag_reload_as_start(&mut []));
+    }
+}

@@ -63,6 +63,10 @@ const TIMER_SLACK: Duration = Duration::from_micros(1);
 /// bytes (60 of IP header, 255 addresses); a longer datagram is truncated, and stays invalid.
 const RX_SLOTS: usize = 32;
 const RX_SLOT_LEN: usize = 2048;
+/// How long after start-up or a reload the pages only that burst used are given back.
+const SHED_AFTER_BURST: Duration = Duration::from_secs(5);
+/// Capacity of the IPC output buffer kept once it is empty.
+const OUT_RETAINED: usize = 64 * 1024;
 
 /// How early an advert timer may fire to join the wake-up of an earlier timer: 1 ms, or a
 /// sixteenth of the advert interval when that is less (625 µs at the smallest, 10 ms).
@@ -107,10 +111,15 @@ impl Ipc {
                 Err(_) => break,
             }
         }
+        // A dump of thousands of instances is megabytes: its buffer goes once it is sent.
+        if self.out.is_empty() && self.out.capacity() > OUT_RETAINED {
+            self.out = Vec::new();
+        }
     }
 
-    /// Reads what is available; `Err` when the parent closed the channel.
-    fn read(&mut self) -> Result<Vec<ToChild>, ()> {
+    /// Reads what is available; `Err` when the parent closed the channel. A `Reload` comes
+    /// with its payload as received (what the child keeps of the configuration).
+    fn read(&mut self) -> Result<Vec<(ToChild, Option<RunningConfig>)>, ()> {
         let mut buf = [0u8; 16 * 1024];
         let mut closed = false;
         loop {
@@ -136,11 +145,18 @@ impl Ipc {
         let mut msgs = Vec::new();
         loop {
             match self.decoder.pop() {
-                Ok(Some(m)) => msgs.push(m),
+                Ok(Some(m)) => {
+                    let running = matches!(m, ToChild::Reload { .. })
+                        .then(|| self.decoder.last_payload().map(RunningConfig::from_payload))
+                        .flatten();
+                    msgs.push((m, running));
+                }
                 Ok(None) => break,
                 Err(e) => log::error!("IPC: dropped a frame: {e}"),
             }
         }
+        // A reload frame of thousands of instances must not keep its buffer for good.
+        self.decoder.release();
         if closed && msgs.is_empty() {
             return Err(());
         }
@@ -149,56 +165,33 @@ impl Ipc {
 }
 
 /// The instances' next deadlines, ordered, refreshed from `Router::touched` after each
-/// input (the router itself would scan every instance).
+/// input (the router itself would scan every instance). A min-heap: one push per re-arm
+/// (`keepalived_vrrp::timer_queue`), not a B-tree removal and insertion.
 #[derive(Debug, Default)]
 struct TimerQueue {
-    set: std::collections::BTreeSet<(Time, usize)>,
-    at: Vec<Option<Time>>,
+    queue: keepalived_vrrp::timer_queue::DeadlineQueue,
 }
 
 impl TimerQueue {
     fn refresh(&mut self, router: &Router, i: usize) {
-        if self.at.len() <= i {
-            self.at.resize(i + 1, None);
-        }
-        if let Some(old) = self.at.get(i).copied().flatten() {
-            self.set.remove(&(old, i));
-        }
         let new = router.instances().get(i).and_then(|x| x.next_deadline());
-        if let Some(slot) = self.at.get_mut(i) {
-            *slot = new;
-        }
-        if let Some(at) = new {
-            self.set.insert((at, i));
-        }
+        self.queue.set(i, new);
     }
 
     fn refresh_all(&mut self, router: &Router) {
-        self.set.clear();
-        self.at = vec![None; router.instances().len()];
+        self.queue.clear();
         for i in 0..router.instances().len() {
             self.refresh(router, i);
         }
     }
 
     fn first(&self) -> Option<(Time, usize)> {
-        self.set.first().copied()
+        self.queue.first()
     }
 
     /// Appends the entries due in `(after, until]`, in deadline order.
     fn due_between(&self, after: Time, until: Time, out: &mut Vec<(Time, usize)>) {
-        if until <= after {
-            return;
-        }
-        let from = (after, usize::MAX);
-        out.extend(
-            self.set
-                .range((
-                    std::ops::Bound::Excluded(from),
-                    std::ops::Bound::Included((until, usize::MAX)),
-                ))
-                .copied(),
-        );
+        self.queue.due_between(after, until, out);
     }
 }
 
@@ -208,8 +201,8 @@ pub struct Daemon {
     epoch: Instant,
     opts: VrrpdOptions,
     plan: Plan,
-    /// The running configuration (the dump files print it).
-    config: Config,
+    /// The running configuration, encoded (the dump files print it).
+    config: RunningConfig,
     router: Router,
     exec: Executor,
     sys: System,
@@ -233,6 +226,58 @@ pub struct Daemon {
     early: Vec<(Time, usize)>,
     touched: Vec<usize>,
     alerts: crate::alert::Alerts,
+    /// The plan a reload replaced, freed once the parent has its answer.
+    retired_plan: Option<Plan>,
+    /// When to give back the memory and code pages of a burst (start-up, a reload): the
+    /// transitions, GARPs and notifications that follow one run code the steady state does
+    /// not.
+    shed_at: Option<Instant>,
+}
+
+/// The running configuration in the compact form the parent sent it (a bincode payload of
+/// `Start` or `Reload`, about a tenth of the decoded model): only the dump files read it, so
+/// they decode it on demand instead of the child holding the decoded model for its life.
+#[derive(Debug, Default)]
+pub struct RunningConfig {
+    payload: Box<[u8]>,
+}
+
+impl RunningConfig {
+    /// The payload of a `Start` or `Reload` frame, as received.
+    pub fn from_payload(payload: &[u8]) -> Self {
+        RunningConfig {
+            payload: payload.into(),
+        }
+    }
+
+    /// Encodes `config` (no parent sent it: standalone runs and tests).
+    pub fn encode(config: &Config) -> Self {
+        let msg = ToChild::Start {
+            config: Box::new(config.clone()),
+        };
+        match keepalived_ipc::encode(&msg) {
+            Ok(frame) => Self::from_payload(frame.get(keepalived_ipc::HEADER_LEN..).unwrap_or(&[])),
+            Err(e) => {
+                log::error!("cannot keep the running configuration for dumps: {e}");
+                Self::default()
+            }
+        }
+    }
+
+    /// The decoded configuration; the default one if the payload does not decode (logged).
+    pub fn decode(&self) -> Config {
+        match keepalived_ipc::decode_payload::<ToChild>(&self.payload) {
+            Ok(ToChild::Start { config } | ToChild::Reload { config }) => *config,
+            Ok(other) => {
+                log::error!("running configuration: unexpected {other:?}");
+                Config::default()
+            }
+            Err(e) => {
+                log::error!("running configuration does not decode: {e}");
+                Config::default()
+            }
+        }
+    }
 }
 
 /// The VMACs this process created and the sysctls it changed for them.
@@ -289,8 +334,14 @@ fn os_err(what: &str, e: impl std::fmt::Display) -> StartError {
 
 impl Daemon {
     /// Sets everything up for `config` (sockets, netlink, signals) without starting the
-    /// instances; `ipc` is the channel to the parent, if any.
-    pub fn new(config: &Config, opts: VrrpdOptions, ipc: Option<Ipc>) -> Result<Self, StartError> {
+    /// instances; `ipc` is the channel to the parent, if any; `running` is `config` in its
+    /// encoded form when the parent sent it (else it is encoded here).
+    pub fn new(
+        config: &Config,
+        running: Option<RunningConfig>,
+        opts: VrrpdOptions,
+        ipc: Option<Ipc>,
+    ) -> Result<Self, StartError> {
         let signals = SignalFd::new(&[
             Signal::SIGTERM,
             Signal::SIGINT,
@@ -327,12 +378,14 @@ impl Daemon {
         let plan_opts = PlanOptions {
             scripts_supported: opts.scripts_supported,
         };
-        let plan = params::plan(config, &snapshot, plan_opts);
+        let mut plan = params::plan(config, &snapshot, plan_opts);
         for w in &plan.warnings {
             log::warn!("{w}");
         }
-        let router = Router::new(plan.instances.clone(), plan.groups.clone())
+        // The core's parameters move into the router: the plan keeps only the shells.
+        let router = Router::new(std::mem::take(&mut plan.instances), plan.groups.clone())
             .map_err(|e| StartError::Router(e.to_string()))?;
+        plan.shells.shrink_to_fit();
         sys.set_links(&snapshot.links);
         sys.set_fifo(plan.fifo.clone());
         let link_up = snapshot
@@ -377,7 +430,7 @@ impl Daemon {
             epoch: now,
             opts,
             plan,
-            config: config.clone(),
+            config: running.unwrap_or_else(|| RunningConfig::encode(config)),
             router,
             exec,
             sys,
@@ -397,6 +450,8 @@ impl Daemon {
             early: Vec::new(),
             touched: Vec::new(),
             alerts: crate::alert::Alerts::new(config),
+            retired_plan: None,
+            shed_at: None,
         };
         for e in d.sys.sockets.sync(d.poll.registry(), &d.plan) {
             log::error!("{e}");
@@ -440,6 +495,7 @@ impl Daemon {
         }
         self.started = true;
         self.pending_start = None;
+        self.shed_at = Some(Instant::now() + SHED_AFTER_BURST);
         let was_master = |name: &str| {
             resume.is_some_and(|r| {
                 r.iter()
@@ -735,13 +791,18 @@ impl Daemon {
                 return;
             }
         };
-        for m in msgs {
-            self.on_message(m);
+        for (m, running) in msgs {
+            self.on_message_kept(m, running);
         }
     }
 
     /// Handles one message from the parent (after the handshake and `Start`).
     pub fn on_message(&mut self, msg: ToChild) {
+        self.on_message_kept(msg, None);
+    }
+
+    /// [`Self::on_message`] with the encoded form of a `Reload`'s configuration, if known.
+    fn on_message_kept(&mut self, msg: ToChild, running: Option<RunningConfig>) {
         match msg {
             ToChild::Hello { .. } | ToChild::Start { .. } => {
                 log::warn!("IPC: unexpected Hello/Start ignored");
@@ -750,10 +811,15 @@ impl Daemon {
             ToChild::Reload { config } => {
                 let mut stages = keepalived_sys::stages::Stages::start();
                 let warnings = self.reload_timed(&config, &mut stages);
-                self.config = *config;
                 self.send(&ToParent::ReloadDone { warnings });
                 stages.lap("reply");
+                // Freeing the decoded model and the old plan waits until the parent has its
+                // answer.
+                self.config = running.unwrap_or_else(|| RunningConfig::encode(&config));
+                drop(config);
+                self.retired_plan = None;
                 log::debug!("reload stages (ms): {}", stages.summary());
+                self.shed_at = Some(Instant::now() + SHED_AFTER_BURST);
                 // After the reply, so the trim never delays the reload: the old plan is freed,
                 // and the reload's code pages leave the resident set again.
                 keepalived_sys::memory::release_free_heap();
@@ -805,14 +871,11 @@ impl Daemon {
 
     /// keepalived's data or JSON dump of the running state.
     fn dump_text(&mut self, format: keepalived_ipc::DumpFormat) -> String {
-        let os = crate::dump::os::gather(
-            &self.config,
-            &self.plan,
-            &mut self.sys.rtnl,
-            &self.sys.sockets,
-        );
+        let config = self.config.decode();
+        let os =
+            crate::dump::os::gather(&config, &self.plan, &mut self.sys.rtnl, &self.sys.sockets);
         let input = crate::dump::DumpInput {
-            config: &self.config,
+            config: &config,
             plan: &self.plan,
             router: &self.router,
             clock: crate::dump::Clock {
@@ -849,7 +912,7 @@ impl Daemon {
             Err(e) => return vec![format!("netlink dump: {e}")],
         };
         stages.lap("netlink dump");
-        let plan = params::plan(
+        let mut plan = params::plan(
             config,
             &snapshot,
             PlanOptions {
@@ -861,42 +924,44 @@ impl Daemon {
             log::warn!("{w}");
         }
         self.sys.set_links(&snapshot.links);
-        let matches = self.router.reload_matches(&plan.instances);
+        // The core's parameters move into the router; the plan keeps the shells.
+        let instances = std::mem::take(&mut plan.instances);
+        plan.shells.shrink_to_fit();
+        let matches = self.router.reload_matches(&instances);
         let old_shell = |j: usize| -> Option<usize> { matches.get(j).copied().flatten() };
-        // The shells the core's reload actions run against: the new ones, plus the old
-        // addresses they give up (as `excluded`, where the executor finds removals too).
-        // Sockets of new instances open first, so their first adverts can go out.
-        let mut merged = plan.clone();
-        for (j, shell) in merged.shells.iter_mut().enumerate() {
+        // While the core's reload actions run, the new shells also list the old addresses
+        // they give up (as `excluded`, where the executor finds removals too); `given_up`
+        // remembers where to cut them off again afterwards.
+        let mut given_up = Vec::new();
+        for (j, shell) in plan.shells.iter_mut().enumerate() {
             let Some(old) = old_shell(j).and_then(|i| self.plan.shells.get(i)) else {
                 continue;
             };
+            let before = shell.excluded.len();
             for spec in old.vips.iter().chain(&old.excluded) {
-                if !shell
-                    .vips
-                    .iter()
-                    .chain(&shell.excluded)
-                    .any(|s| s.addr == spec.addr)
-                {
+                let kept = shell.vips.iter().chain(&shell.excluded);
+                if !kept.clone().any(|s| s.addr == spec.addr) {
                     shell.excluded.push(spec.clone());
                 }
             }
+            if shell.excluded.len() > before {
+                given_up.push((j, before));
+            }
         }
         stages.lap("match+merge");
-        for e in self.sys.sockets.sync(self.poll.registry(), &merged) {
+        // Sockets of new instances open first, so their first adverts can go out.
+        for e in self.sys.sockets.sync(self.poll.registry(), &plan) {
             log::error!("{e}");
         }
         stages.lap("sockets");
         let now = self.now();
-        let old_plan = std::mem::replace(&mut self.plan, merged);
-        match self
-            .router
-            .reload(now, plan.instances.clone(), plan.groups.clone())
-        {
+        let groups = plan.groups.clone();
+        let old_plan = std::mem::replace(&mut self.plan, plan);
+        match self.router.reload(now, instances, groups) {
             Ok(outcome) => {
                 stages.lap("core reload");
                 self.timers.refresh_all(&self.router);
-                self.exec.resize(plan.shells.len());
+                self.exec.resize(self.plan.shells.len());
                 for (name, actions) in &outcome.removed {
                     if let Some(shell) = old_plan.shells.iter().find(|s| &s.name == name) {
                         // The removed instance's socket may be gone from the new plan: keep
@@ -906,17 +971,21 @@ impl Daemon {
                 }
                 self.exec.run(&mut self.sys, &self.plan, &outcome.actions);
                 stages.lap("actions");
+                for (j, before) in given_up {
+                    if let Some(shell) = self.plan.shells.get_mut(j) {
+                        shell.excluded.truncate(before);
+                    }
+                }
                 self.alerts.reload(config, self.poll.registry());
                 let now = Instant::now();
                 let (registry, actions) = (self.poll.registry(), &outcome.actions);
                 (self.alerts).observe(registry, now, &self.plan, &self.router, actions);
-                self.reload_routes_and_rules(&old_plan, &plan, &matches);
+                self.reload_routes_and_rules(&old_plan, &matches);
                 stages.lap("alerts+routes");
-                self.plan = plan;
                 self.sys.set_fifo(self.plan.fifo.clone());
-                for e in self.sys.sockets.sync(self.poll.registry(), &self.plan) {
-                    log::error!("{e}");
-                }
+                // The sockets were synced with these shells above (only `excluded` differed):
+                // what the reload's actions queued goes out now.
+                self.sys.sockets.flush();
                 // A new instance on a link that is down goes to FAULT, as at start.
                 let downs: Vec<usize> = (0..self.plan.shells.len())
                     .filter(|&j| old_shell(j).is_none())
@@ -938,6 +1007,7 @@ impl Daemon {
                     self.plan.shells.len().saturating_sub(kept),
                     outcome.removed.len()
                 );
+                self.retired_plan = Some(old_plan);
                 self.plan.warnings.clone()
             }
             Err(e) => {
@@ -951,13 +1021,13 @@ impl Daemon {
     /// keepalived's `clear_diff_vroutes` / `clear_diff_vrules` for the kept MASTER
     /// instances: what left the configuration is deleted, what is new is added; what stays
     /// is left alone.
-    fn reload_routes_and_rules(&mut self, old_plan: &Plan, plan: &Plan, matches: &[Option<usize>]) {
+    fn reload_routes_and_rules(&mut self, old_plan: &Plan, matches: &[Option<usize>]) {
         use crate::exec::NetChange;
         if self.exec.dont_release {
             return;
         }
         let mut changes = Vec::new();
-        for (j, shell) in plan.shells.iter().enumerate() {
+        for (j, shell) in self.plan.shells.iter().enumerate() {
             let master = self
                 .router
                 .instances()
@@ -1001,6 +1071,9 @@ impl Daemon {
             until = until.min(self.epoch + at);
         }
         if let Some(at) = self.alerts.next_deadline() {
+            until = until.min(at);
+        }
+        if let Some(at) = self.shed_at {
             until = until.min(at);
         }
         until
@@ -1088,6 +1161,11 @@ impl Daemon {
             if self.pending_start.is_some_and(|p| now >= p) {
                 self.start(None);
             }
+            if self.shed_at.is_some_and(|at| now >= at) {
+                self.shed_at = None;
+                keepalived_sys::memory::release_free_heap();
+                let _ = keepalived_sys::memory::release_clean_file_pages();
+            }
             if now >= self.next_tick {
                 self.next_tick = now + TICK;
                 if self.started {
@@ -1150,7 +1228,7 @@ mod tests {
         let mut q = TimerQueue::default();
         let ms = Duration::from_millis;
         for (at, i) in [(ms(5), 0), (ms(6), 1), (ms(6), 2), (ms(7), 3), (ms(9), 4)] {
-            q.set.insert((at, i));
+            q.queue.set(i, Some(at));
         }
         let mut out = Vec::new();
         q.due_between(ms(5), ms(7), &mut out);

@@ -32,7 +32,7 @@ pub mod net;
 pub mod params;
 pub mod system;
 
-use event_loop::{Daemon, Ipc};
+use event_loop::{Daemon, Ipc, RunningConfig};
 use keepalived_config::Config;
 use keepalived_ipc::{check_hello, encode, hello, FrameDecoder, ToChild, ToParent};
 use std::io::{Read, Write};
@@ -89,14 +89,19 @@ fn read_message(
 fn handshake(
     stream: &mut UnixStream,
     decoder: &mut FrameDecoder<ToChild>,
-) -> Result<Config, HandshakeFailure> {
+) -> Result<(Config, RunningConfig), HandshakeFailure> {
     let bytes = encode(&hello::<ToParent>()).map_err(|e| HandshakeFailure::Frame(e.to_string()))?;
     stream.write_all(&bytes)?;
     let first = read_message(stream, decoder)?;
     check_hello(&first).map_err(|e| HandshakeFailure::Frame(e.to_string()))?;
     loop {
         match read_message(stream, decoder)? {
-            ToChild::Start { config } => return Ok(*config),
+            ToChild::Start { config } => {
+                let running = RunningConfig::from_payload(decoder.last_payload().unwrap_or(&[]));
+                // The Start frame of thousands of instances: its buffer goes now.
+                decoder.release();
+                return Ok((*config, running));
+            }
             ToChild::Shutdown => return Err(HandshakeFailure::Closed),
             other => log::warn!("IPC: {other:?} before Start ignored"),
         }
@@ -118,7 +123,7 @@ pub fn run_child(ipc: OwnedFd, opts: VrrpdOptions) -> ExitCode {
     }
     let mut stream = UnixStream::from(ipc);
     let mut decoder = FrameDecoder::new();
-    let config = match handshake(&mut stream, &mut decoder) {
+    let (config, running) = match handshake(&mut stream, &mut decoder) {
         Ok(c) => c,
         Err(e) => {
             log::error!("VRRP child: {e}");
@@ -129,14 +134,15 @@ pub fn run_child(ipc: OwnedFd, opts: VrrpdOptions) -> ExitCode {
         log::error!("VRRP child: IPC non-blocking: {e}");
         return ExitCode::FAILURE;
     }
-    let mut daemon = match Daemon::new(&config, opts, Some(Ipc::new(stream, decoder))) {
+    let ipc = Some(Ipc::new(stream, decoder));
+    let mut daemon = match Daemon::new(&config, Some(running), opts, ipc) {
         Ok(d) => d,
         Err(e) => {
             log::error!("VRRP child cannot start: {e}");
             return ExitCode::FAILURE;
         }
     };
-    // The daemon keeps its own copy: the decoded one would stay for the child's whole life.
+    // The daemon keeps the encoded form: the decoded one would stay for the child's whole life.
     drop(config);
     daemon.send(&ToParent::Ready);
     daemon.start_after_grace();
@@ -150,7 +156,7 @@ pub fn run_child(ipc: OwnedFd, opts: VrrpdOptions) -> ExitCode {
 
 /// Runs the VRRP side without a parent: SIGTERM or SIGINT stop it.
 pub fn run_standalone(config: Config, opts: VrrpdOptions) -> ExitCode {
-    let mut daemon = match Daemon::new(&config, opts, None) {
+    let mut daemon = match Daemon::new(&config, None, opts, None) {
         Ok(d) => d,
         Err(e) => {
             log::error!("cannot start: {e}");

@@ -26,6 +26,10 @@ impl Supervisor<'_> {
             if let Some(end) = self.start_due_children(now) {
                 return end;
             }
+            if self.shed_at.is_some_and(|at| now >= at) {
+                self.shed_at = None;
+                super::shed_unused_memory();
+            }
             if let Some(deadline) = self.stop_deadline {
                 if self.slots.iter().all(|s| s.pid.is_none()) {
                     return LoopEnd::Parent(self.exit_code);
@@ -73,7 +77,7 @@ impl Supervisor<'_> {
     pub(super) fn next_deadline(&self) -> Option<Instant> {
         let restarts = self.slots.iter().filter_map(|s| s.restart_at);
         let stop = self.stop_deadline.filter(|_| !self.killed);
-        restarts.chain(stop).min()
+        restarts.chain(stop).chain(self.shed_at).min()
     }
 
     pub(super) fn start_due_children(&mut self, now: Instant) -> Option<LoopEnd> {
@@ -434,6 +438,7 @@ impl Supervisor<'_> {
             .ready(self.parent_pid.unsigned_abs(), "Startup complete");
         // The config load's temporaries are freed by now: give their pages back.
         super::shed_unused_memory();
+        self.shed_at = Some(Instant::now() + super::SHED_AFTER_BURST);
     }
 
     /// Writes one child's dump to its file; a failure is logged and changes nothing else.

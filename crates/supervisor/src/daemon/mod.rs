@@ -123,7 +123,13 @@ struct Supervisor<'h> {
     exit_code: u8,
     next_request: u64,
     pending_dumps: HashMap<u64, DumpKind>,
+    /// When to give back the pages of a burst again (the children's first state reports
+    /// after start-up or a reload run code and fill buffers the idle parent does not use).
+    shed_at: Option<Instant>,
 }
+
+/// How long after start-up or a reload the parent sheds that burst's pages once more.
+const SHED_AFTER_BURST: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// See [`crate::run`].
 pub fn run(mut opts: SupervisorOptions, host: &dyn Host, entries: ChildEntries) -> ExitCode {
@@ -297,6 +303,7 @@ pub fn run(mut opts: SupervisorOptions, host: &dyn Host, entries: ChildEntries) 
         notifier,
         startup_reported: false,
         reloads: ReloadQueue::default(),
+        shed_at: None,
         stop_deadline: None,
         killed: false,
         exit_code: exit::OK,
@@ -408,7 +415,7 @@ pub(crate) fn keep_for_parent(config: Box<Config>) -> Option<(Box<Config>, Vec<u
 }
 
 /// The parts of `config` the parent reads itself.
-fn parent_settings(config: Config) -> Config {
+pub(crate) fn parent_settings(config: Config) -> Config {
     Config {
         global: config.global,
         net_namespace: config.net_namespace,

@@ -63,9 +63,9 @@ impl Supervisor<'_> {
         warn_checker(&self.opts, &new, self.has_checker);
         let vrrp_wanted = vrrp_wanted(&self.opts, &new);
         let checker_wanted = checker_wanted(&self.opts, &new);
-        // One encoding for every child.
+        // One encoding for every child, and afterwards for the children started later.
         let reload = ToChild::Reload { config: new };
-        let reload_frame = match keepalived_ipc::encode(&reload) {
+        let mut reload_frame = match keepalived_ipc::encode(&reload) {
             Ok(f) => f,
             Err(e) => {
                 error!("cannot encode the new configuration for the children: {e}");
@@ -77,12 +77,6 @@ impl Supervisor<'_> {
         let ToChild::Reload { config: new } = reload else {
             return;
         };
-        let Some((settings, start_frame)) = super::keep_for_parent(new) else {
-            self.reload_refused();
-            return;
-        };
-        self.config = settings;
-        self.start_frame = start_frame;
         let now = Instant::now();
         let mut sent = Vec::new();
         for (idx, slot) in self.slots.iter_mut().enumerate() {
@@ -116,6 +110,18 @@ impl Supervisor<'_> {
                 }
             }
         }
+        // The children have the new model: the frame becomes the `Start` of children started
+        // later, and the parent keeps only its own settings (the rest is freed now, after the
+        // sends, not before them).
+        if keepalived_ipc::retag_reload_as_start(&mut reload_frame) {
+            reload_frame.shrink_to_fit();
+            self.start_frame = reload_frame;
+            self.config = Box::new(super::parent_settings(*new));
+        } else if let Some((settings, start_frame)) = super::keep_for_parent(new) {
+            self.config = settings;
+            self.start_frame = start_frame;
+        }
+        stages.lap("keep");
         log::debug!("reload stages (ms): {}", stages.summary());
         // The old config and the parse's temporaries are freed: give their pages back.
         super::shed_unused_memory();
@@ -136,6 +142,7 @@ impl Supervisor<'_> {
 
     fn reload_complete(&mut self) {
         info!("Reload complete");
+        self.shed_at = Some(Instant::now() + super::SHED_AFTER_BURST);
         self.notifier
             .ready(self.parent_pid.unsigned_abs(), "Reload complete");
     }
