@@ -12,6 +12,14 @@ use crate::diag::Diagnostic;
 /// Strips comments and blanks from `line` in place; reports an unterminated `"`.
 pub(crate) fn decomment(line: &mut LineBuf, diags: &mut Vec<Diagnostic>) {
     line.trim_start_blanks();
+    // Most lines have none of the four bytes the scan below acts on: only blanks to trim.
+    // (`fold`, not `any`: a loop without an early exit is one the compiler can vectorise.)
+    if !line.text.iter().fold(false, |seen, b| {
+        seen | matches!(b, b'"' | b'\\' | b'!' | b'#')
+    }) {
+        line.trim_end_blanks();
+        return;
+    }
     let mut quote = false;
     let mut comment_at: Option<usize> = None;
     let mut continuation = None;

@@ -542,7 +542,8 @@ impl<'a> Engine<'a> {
                 self.next_file();
                 continue;
             }
-            let (raw, advance) = match rest.find('\n') {
+            // Lines are short: a plain loop beats `memchr`'s set-up (and `str::find`'s).
+            let (raw, advance) = match rest.bytes().position(|b| b == b'\n') {
                 Some(nl) => (&rest[..nl], nl + 1),
                 None => (rest, rest.len()),
             };
@@ -565,7 +566,7 @@ impl<'a> Engine<'a> {
                 );
                 continue;
             }
-            if raw.contains(&0u8) {
+            if raw.iter().fold(false, |seen, b| seen | (*b == 0)) {
                 self.diags.push(Diagnostic::warning(
                     Some(loc),
                     "configuration appears to have embedded NULs - ignoring line",
@@ -573,7 +574,12 @@ impl<'a> Engine<'a> {
                 continue;
             }
             let spare = std::mem::take(&mut self.spare);
-            let mut buf = LineBuf::physical_in(spare, id, line_no, raw);
+            // The leading blanks that decomment() would strip are not copied at all.
+            let blanks = raw
+                .iter()
+                .take_while(|b| **b == b' ' || **b == b'\t')
+                .count();
+            let mut buf = LineBuf::physical_from(spare, id, line_no, raw, blanks);
             decomment(&mut buf, self.diags);
             if !buf.is_empty() {
                 return Some(buf);

@@ -106,10 +106,25 @@ impl LineBuf {
 
     /// [`LineBuf::physical`], reusing `buf` (the text of a line done with) for the bytes:
     /// reading a file then allocates nothing per line.
-    pub fn physical_in(mut buf: Vec<u8>, file: FileId, line: u32, text: &[u8]) -> Self {
+    #[cfg(test)]
+    pub fn physical_in(buf: Vec<u8>, file: FileId, line: u32, text: &[u8]) -> Self {
+        Self::physical_from(buf, file, line, text, 0)
+    }
+
+    /// [`LineBuf::physical_in`] followed by [`LineBuf::drain_front`]`(skip)`, without copying
+    /// the first `skip` bytes only to move the rest over them (`skip` < `text.len()`; what
+    /// is skipped must not be a UTF-8 continuation byte).
+    pub fn physical_from(
+        mut buf: Vec<u8>,
+        file: FileId,
+        line: u32,
+        text: &[u8],
+        skip: usize,
+    ) -> Self {
+        let skip = if skip < text.len() { skip } else { 0 };
         // A UTF-8 continuation byte belongs to the character before it.
         let continuation = |b: &u8| b & 0xC0 == 0x80;
-        let cols = if text.iter().any(continuation) {
+        let (cols, origin_col) = if text.iter().fold(false, |seen, b| seen | continuation(b)) {
             let mut cols = Vec::with_capacity(text.len());
             let mut col = 0u32;
             for b in text {
@@ -118,18 +133,25 @@ impl LineBuf {
                 }
                 cols.push(col);
             }
-            Cols::Each(cols)
+            let origin_col = if skip > 0 {
+                cols.get(skip).copied().unwrap_or(1)
+            } else {
+                1
+            };
+            cols.drain(..skip);
+            (Cols::Each(cols), origin_col)
         } else {
-            Cols::Counting(1)
+            let base = u32::try_from(skip).map_or(u32::MAX, |s| s.saturating_add(1));
+            (Cols::Counting(base), base)
         };
         buf.clear();
-        buf.extend_from_slice(text);
+        buf.extend_from_slice(text.get(skip..).unwrap_or(&[]));
         Self {
             text: buf,
             cols,
             file,
             line,
-            origin_col: 1,
+            origin_col,
             within: None,
         }
     }
@@ -304,7 +326,8 @@ impl LineBuf {
     }
 
     pub fn contains(&self, b: u8) -> bool {
-        self.text.contains(&b)
+        // Lines are short: a plain loop beats `memchr`'s set-up.
+        self.text.iter().fold(false, |seen, c| seen | (*c == b))
     }
 }
 

@@ -30,17 +30,17 @@ fn first_brace(t: &[u8]) -> Option<usize> {
         _ => {}
     }
     let mut i = 0;
-    while i < t.len() {
-        match t[i] {
-            b'{' | b'}' => return Some(i),
-            b'"' => {
-                let close = t.get(i + 1..)?.iter().position(|b| *b == b'"')?;
-                i += close + 2;
-            }
-            _ => i += 1,
+    loop {
+        let at = i + t
+            .get(i..)?
+            .iter()
+            .position(|b| matches!(b, b'{' | b'}' | b'"'))?;
+        if t.get(at) != Some(&b'"') {
+            return Some(at);
         }
+        let close = t.get(at + 1..)?.iter().position(|b| *b == b'"')?;
+        i = at + close + 2;
     }
-    None
 }
 
 /// Cuts `line` at its first brace (see the module doc).
