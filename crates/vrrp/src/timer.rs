@@ -111,6 +111,8 @@ pub struct Timers {
     generation: u64,
     /// Generation of the current arming of each slot.
     armed_gen: [u64; 5],
+    /// The earliest slot, recomputed when a slot changes: the shell asks after every input.
+    next: Option<Deadline>,
 }
 
 impl Timers {
@@ -122,6 +124,7 @@ impl Timers {
             *slot = Some(at);
             *gen = self.generation;
         }
+        self.next = self.earliest();
     }
 
     /// Cancels `kind`.
@@ -129,11 +132,13 @@ impl Timers {
         if let Some(slot) = self.slots.get_mut(kind.index()) {
             *slot = None;
         }
+        self.next = self.earliest();
     }
 
     /// Cancels every timer.
     pub fn cancel_all(&mut self) {
         self.slots = [None; 5];
+        self.next = None;
     }
 
     /// When `kind` is due, if armed.
@@ -153,18 +158,25 @@ impl Timers {
 
     /// The earliest pending timer.
     pub fn next(&self) -> Option<Deadline> {
-        TimerKind::ALL
-            .iter()
-            .filter_map(|&kind| {
-                let i = kind.index();
-                let at = self.slots.get(i).copied().flatten()?;
-                let generation = self.armed_gen.get(i).copied()?;
-                Some(Deadline {
+        self.next
+    }
+
+    /// The earliest slot; ties go to the earlier kind (slot order).
+    fn earliest(&self) -> Option<Deadline> {
+        let mut best: Option<Deadline> = None;
+        for ((kind, at), generation) in TimerKind::ALL.iter().zip(self.slots).zip(self.armed_gen) {
+            let Some(at) = at else { continue };
+            if best.is_none_or(|b| at < b.at) {
+                best = Some(Deadline {
                     at,
-                    id: TimerId { kind, generation },
-                })
-            })
-            .min_by_key(|d| (d.at, d.id.kind))
+                    id: TimerId {
+                        kind: *kind,
+                        generation,
+                    },
+                });
+            }
+        }
+        best
     }
 }
 

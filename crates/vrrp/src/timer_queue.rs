@@ -10,18 +10,25 @@
 
 use crate::timer::Time;
 
-/// One heap entry: instance `index`'s deadline `at`, valid while `generation` is current.
+/// One heap entry: instance `index`'s deadline, valid while `generation` is current. The
+/// deadline is kept as whole nanoseconds (584 years of range), so ordering two entries is two
+/// integer comparisons.
 #[derive(Debug, Clone, Copy)]
 struct Entry {
-    at: Time,
+    nanos: u64,
     index: u32,
     generation: u32,
 }
 
 impl Entry {
-    fn key(&self) -> (Time, u32) {
-        (self.at, self.index)
+    fn key(&self) -> (u64, u32) {
+        (self.nanos, self.index)
     }
+}
+
+/// `at` in whole nanoseconds, saturating (a deadline 584 years away sorts last).
+fn nanos(at: Time) -> u64 {
+    u64::try_from(at.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// Per-instance deadline and the generation of its live heap entry.
@@ -85,7 +92,7 @@ impl DeadlineQueue {
         let generation = slot.generation;
         if let Some(at) = at {
             self.heap.push(Entry {
-                at,
+                nanos: nanos(at),
                 index: index32,
                 generation,
             });
@@ -101,7 +108,8 @@ impl DeadlineQueue {
     /// The earliest deadline and its instance.
     pub fn first(&self) -> Option<(Time, usize)> {
         // The top is kept live by every mutation.
-        self.heap.first().map(|e| (e.at, e.index as usize))
+        let e = self.heap.first()?;
+        Some((self.get(e.index as usize)?, e.index as usize))
     }
 
     /// Appends the live entries due in `(after, until]`, in deadline order (then index).
@@ -111,6 +119,7 @@ impl DeadlineQueue {
             return;
         }
         let start = out.len();
+        let (after_ns, until_ns) = (nanos(after), nanos(until));
         let mut stack = [0usize; 64];
         let mut depth = 0usize;
         if !self.heap.is_empty() {
@@ -120,11 +129,13 @@ impl DeadlineQueue {
             depth -= 1;
             let Some(&i) = stack.get(depth) else { break };
             let Some(e) = self.heap.get(i) else { continue };
-            if e.at > until {
+            if e.nanos > until_ns {
                 continue; // the whole subtree is later
             }
-            if e.at > after && self.is_live(e) {
-                out.push((e.at, e.index as usize));
+            if e.nanos > after_ns && self.is_live(e) {
+                if let Some(at) = self.get(e.index as usize) {
+                    out.push((at, e.index as usize));
+                }
             }
             for child in [2 * i + 1, 2 * i + 2] {
                 if child < self.heap.len() {
@@ -176,13 +187,15 @@ impl DeadlineQueue {
         for (index, slot) in self.slots.iter().enumerate() {
             if let (Some(at), Ok(index)) = (slot.at, u32::try_from(index)) {
                 self.heap.push(Entry {
-                    at,
+                    nanos: nanos(at),
                     index,
                     generation: slot.generation,
                 });
             }
         }
-        self.heap.sort_unstable_by_key(Entry::key); // a sorted array is a heap
+        for i in (0..self.heap.len() / 2).rev() {
+            self.sift_down(i);
+        }
         self.heap.shrink_to(2 * self.live + REBUILD_SLACK);
     }
 

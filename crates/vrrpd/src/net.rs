@@ -73,14 +73,38 @@ struct Open {
     out: SendBatch,
 }
 
-/// Instances by (socket, VRID).
-pub type Index = HashMap<(SocketKey, u8), Vec<usize>>;
+/// The instances of one socket by VRID: (VRID, instance) pairs sorted, so a packet finds
+/// its candidates with a binary search, no hashing per packet.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct VridIndex {
+    pairs: Vec<(u8, usize)>,
+}
+
+impl VridIndex {
+    /// The instances listening for `vrid`, in plan order.
+    pub fn candidates(&self, vrid: u8) -> impl Iterator<Item = usize> + '_ {
+        let start = self.pairs.partition_point(|&(v, _)| v < vrid);
+        let tail = self.pairs.get(start..).unwrap_or_default();
+        tail.iter()
+            .take_while(move |&&(v, _)| v == vrid)
+            .map(|&(_, i)| i)
+    }
+}
+
+/// Instances by socket, then VRID.
+pub type Index = HashMap<SocketKey, VridIndex>;
 
 /// Builds the (socket, VRID) index of `plan`.
 pub fn index(plan: &Plan) -> Index {
     let mut idx: Index = HashMap::new();
     for (i, shell) in plan.shells.iter().enumerate() {
-        idx.entry((shell.socket, shell.rx.vrid)).or_default().push(i);
+        idx.entry(shell.socket)
+            .or_default()
+            .pairs
+            .push((shell.rx.vrid, i));
+    }
+    for vrids in idx.values_mut() {
+        vrids.pairs.sort_unstable();
     }
     idx
 }
@@ -281,12 +305,12 @@ impl Sockets {
         let Some(open) = self.by_key.get(key) else {
             return out;
         };
+        let empty = VridIndex::default();
         let mut ctx = Dispatch {
-            key,
             now,
             plan,
             router,
-            index: &self.index,
+            vrids: self.index.get(key).unwrap_or(&empty),
             rejects: &mut self.rejects,
             out: &mut out,
         };
@@ -338,11 +362,10 @@ impl Sockets {
 
 /// What one received packet is dispatched with.
 struct Dispatch<'a> {
-    key: &'a SocketKey,
     now: Time,
     plan: &'a mut Plan,
     router: &'a mut Router,
-    index: &'a Index,
+    vrids: &'a VridIndex,
     rejects: &'a mut RejectLog,
     out: &'a mut Vec<Routed>,
 }
@@ -350,12 +373,11 @@ struct Dispatch<'a> {
 impl Dispatch<'_> {
     fn packet(&mut self, packet: RxPacket<'_>) {
         dispatch(
-            self.key,
             packet,
             self.now,
             self.plan,
             self.router,
-            self.index,
+            self.vrids,
             self.rejects,
             self.out,
         );
@@ -367,19 +389,18 @@ impl Dispatch<'_> {
 /// Rejections and warnings are logged through `rejects` (rate-limited per instance and class).
 #[allow(clippy::too_many_arguments)]
 pub fn dispatch(
-    key: &SocketKey,
     packet: RxPacket<'_>,
     now: Time,
     plan: &mut Plan,
     router: &mut Router,
-    index: &Index,
+    vrids: &VridIndex,
     rejects: &mut RejectLog,
     out: &mut Vec<Routed>,
 ) {
-    let Some(candidates) = vrid_of(&packet).and_then(|v| index.get(&(*key, v))) else {
+    let Some(vrid) = vrid_of(&packet) else {
         return;
     };
-    for &i in candidates {
+    for i in vrids.candidates(vrid) {
         let Some(shell) = plan.shells.get_mut(i) else {
             continue;
         };
@@ -465,12 +486,11 @@ mod tests {
         let idx = index(&p);
         let mut rejects = RejectLog::default();
         dispatch(
-            &key,
             RxPacket::Ipv4(&pkt),
             Duration::from_millis(10),
             &mut p,
             &mut router,
-            &idx,
+            &idx[&key],
             &mut rejects,
             &mut out,
         );
@@ -483,12 +503,11 @@ mod tests {
         let send = Ipv4Send { ttl: 64, ..send };
         encode_ipv4_advert(&advert, &send, V4Checksum::Standard, &mut bad).unwrap();
         dispatch(
-            &key,
             RxPacket::Ipv4(&bad),
             Duration::from_millis(20),
             &mut p,
             &mut router,
-            &idx,
+            &idx[&key],
             &mut rejects,
             &mut out,
         );
