@@ -116,7 +116,7 @@ impl Supervisor<'_> {
         if keepalived_ipc::retag_reload_as_start(&mut reload_frame) {
             reload_frame.shrink_to_fit();
             self.start_frame = reload_frame;
-            self.config = Box::new(super::parent_settings(*new));
+            *self.config = super::parent_settings(*new);
         } else if let Some((settings, start_frame)) = super::keep_for_parent(new) {
             self.config = settings;
             self.start_frame = start_frame;
