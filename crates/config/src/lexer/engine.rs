@@ -39,8 +39,8 @@ const MAX_INCLUDE_DEPTH: usize = 64;
 
 /// A file being read.
 struct OpenFile {
+    /// The file; its text is read from the [`SourceMap`] (one copy of it, not two).
     id: FileId,
-    text: Rc<str>,
     pos: usize,
     line_no: u32,
     /// Absolute directory: keepalived's current directory while reading this file.
@@ -150,7 +150,7 @@ impl<'a> Engine<'a> {
 
     /// Starts with the main file, whose text has been read already.
     pub fn start(&mut self, path: &Path, text: String) {
-        let id = self.sources.add(path, text.clone());
+        let id = self.sources.add(path, text);
         let dir_display = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let dir_abs = absolute_dir(&dir_display);
         let name = path
@@ -159,7 +159,6 @@ impl<'a> Engine<'a> {
             .unwrap_or_default();
         let file = OpenFile {
             id,
-            text: Rc::from(text),
             pos: 0,
             line_no: 0,
             pwd: Rc::from(dir_abs.display().to_string()),
@@ -536,7 +535,7 @@ impl<'a> Engine<'a> {
                 self.next_file();
                 continue;
             };
-            let text = file.text.clone();
+            let text = self.sources.get(file.id).map_or("", |f| f.text.as_str());
             let rest = text.get(file.pos..).unwrap_or("");
             if rest.is_empty() {
                 self.next_file();
@@ -754,10 +753,9 @@ impl<'a> Engine<'a> {
             } else {
                 inherited
             };
-            let id = self.sources.add(display, text.clone());
+            let id = self.sources.add(display, text);
             let file = OpenFile {
                 id,
-                text: Rc::from(text),
                 pos: 0,
                 line_no: 0,
                 pwd: Rc::from(dir_abs.display().to_string()),
