@@ -215,6 +215,13 @@ impl Supervisor<'_> {
         }
         logging::set_ident(kind.ident());
         crate::tuning::apply(&tuning);
+        // The parent ends a child whose channel closed (SIGTERM). An entry returning drops its
+        // end before the process has exited, and that SIGTERM could then turn a deliberate exit
+        // code (2: bad config, stop the daemon) into "killed by signal 15" (respawn). A
+        // duplicate left open until the process ends makes the parent see the close only then.
+        if let Ok(hold) = ipc.try_clone() {
+            std::mem::forget(hold);
+        }
         let code = match entry {
             Some(mut main) => main(ipc),
             None => return ExitCode::from(exit::FATAL),
