@@ -264,30 +264,33 @@ fn send_batch_on(
                 0,
             )
         };
-        // Header `n` is datagram `slices[n].0` of the batch (wrong-family ones were left out).
-        let index_of = |n: usize| slices.get(n).map_or(n, |s| s.0);
+        // Header `n` is datagram `slices[n].0` of the batch (wrong-family ones were left out);
+        // a failure names that index and its destination.
+        let named = |n: usize| {
+            let index = slices.get(n).map_or(n, |s| s.0);
+            let context = batch.get(index).map(|(_, d)| ctx(d)).unwrap_or_default();
+            (index, context)
+        };
         match usize::try_from(rc) {
             Err(_) => {
                 let err = std::io::Error::last_os_error();
                 if err.kind() == std::io::ErrorKind::Interrupted {
                     continue;
                 }
-                let index = index_of(next);
-                let dst = batch.get(index).map(|(_, d)| d);
+                let (index, context) = named(next);
                 failures.push(BatchFailure {
                     index,
-                    error: SysError::os(what, dst.map(&ctx).unwrap_or_default(), err),
+                    error: SysError::os(what, context, err),
                 });
                 next += 1;
             }
             Ok(0) => {
-                let index = index_of(next);
-                let dst = batch.get(index).map(|(_, d)| d);
+                let (index, context) = named(next);
                 failures.push(BatchFailure {
                     index,
                     error: SysError::Invalid {
                         what,
-                        context: dst.map(&ctx).unwrap_or_default(),
+                        context,
                         reason: "sendmmsg sent nothing",
                     },
                 });
@@ -300,13 +303,12 @@ fn send_batch_on(
                         .zip(iovs.get(k))
                         .is_some_and(|(h, v)| h.msg_len as usize != v.iov_len);
                     if short {
-                        let index = index_of(k);
-                        let dst = batch.get(index).map(|(_, d)| d);
+                        let (index, context) = named(k);
                         failures.push(BatchFailure {
                             index,
                             error: SysError::Invalid {
                                 what,
-                                context: dst.map(&ctx).unwrap_or_default(),
+                                context,
                                 reason: "datagram sent short",
                             },
                         });
