@@ -64,7 +64,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             inst.handle_into(
                 now,
                 Input::Advert {
-                    advert: v.advert,
+                    advert: v.advert.header(),
                     source: v.src,
                 },
                 &mut out,
@@ -82,7 +82,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let source = IpAddr::V4(send.src);
         let inputs: Vec<Input> = (0..1000)
             .map(|_| Input::Advert {
-                advert: advert.clone(),
+                advert: advert.header(),
                 source,
             })
             .collect();

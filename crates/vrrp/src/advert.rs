@@ -54,6 +54,33 @@ pub struct Advert {
     pub auth: Auth,
 }
 
+impl Advert {
+    /// The fixed fields the state machine reads (everything but the addresses and the
+    /// authentication, which receive validation has already checked).
+    pub fn header(&self) -> AdvertHeader {
+        AdvertHeader {
+            version: self.version,
+            vrid: self.vrid,
+            priority: self.priority,
+            interval: self.interval,
+        }
+    }
+}
+
+/// What an instance needs of a received advert once it passed validation: a small `Copy`
+/// value, so the receive path hands it over without allocating the address list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AdvertHeader {
+    /// Protocol version.
+    pub version: Version,
+    /// Virtual router id, 1..=255.
+    pub vrid: u8,
+    /// Sender's priority; 0 means "master is stepping down", 255 "address owner".
+    pub priority: u8,
+    /// Advertisement interval (v2: whole seconds, v3: centiseconds, 12 bits).
+    pub interval: Duration,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,4 +12,4 @@ pub mod sync_group;
 pub mod timer;
 pub mod timer_queue;
 
-pub use advert::{Advert, Auth, Version};
+pub use advert::{Advert, AdvertHeader, Auth, Version};

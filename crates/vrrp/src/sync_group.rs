@@ -11,7 +11,7 @@
 //!
 //! All members move within one call, so a router's members are never split.
 
-use crate::advert::Advert;
+use crate::advert::AdvertHeader;
 use crate::instance::{
     fifo_line, generic_notify_args, Action, Input, Instance, InstanceParams, NotifyParams,
     NotifyScript, State,
@@ -574,7 +574,7 @@ impl Router {
 }
 
 /// True when an advert from `source` belongs to `inst` (same VRID, version and family).
-fn concerns(inst: &Instance, advert: &Advert, source: IpAddr) -> bool {
+fn concerns(inst: &Instance, advert: &AdvertHeader, source: IpAddr) -> bool {
     let p = inst.params();
     p.vrid == advert.vrid
         && p.version == advert.version

@@ -1,18 +1,23 @@
 //! The instances' next deadlines in one min-heap, for a shell that wakes at the earliest.
 //!
 //! A shell re-arms an instance's deadline after every advert it sends or hears: with 1,000
-//! instances that is 1,000 updates a second. An ordered set pays a removal and an insertion
-//! per update; this heap pays one push (a later deadline rarely climbs far) and drops the
-//! superseded entry lazily, when it surfaces at the top. Entries carry the instance's
-//! generation, so a superseded one is recognised without searching for it. The heap is
-//! rebuilt from the live deadlines when superseded entries outnumber them, which bounds
-//! its size at twice the instance count (plus a little) and keeps the cost amortised O(1).
+//! instances that is 1,000 updates a second, nearly all of them moving a deadline LATER (a
+//! backup's Master_Down timer, a master's next advert). So a heap entry is only a lower
+//! bound of its instance's deadline: moving a deadline later just records it in the
+//! instance's slot, and the entry is corrected (moved down the heap) only when it reaches
+//! the top of the heap before the horizon the shell asks about ([`DeadlineQueue::first_by`]).
+//! Only a deadline moving EARLIER than its entry pushes a new entry; the old one is then
+//! superseded (its generation is no longer the slot's) and dropped when it surfaces. A
+//! backup hearing its master every second thus costs one store per advert, and one
+//! correction every Master_Down_Interval minus the shell's horizon. The heap is rebuilt
+//! from the slots when superseded entries outnumber the live ones, which bounds its size at
+//! twice the instance count (plus a little).
 
 use crate::timer::Time;
 
-/// One heap entry: instance `index`'s deadline, valid while `generation` is current. The
-/// deadline is kept as whole nanoseconds (584 years of range), so ordering two entries is two
-/// integer comparisons.
+/// One heap entry: a lower bound of instance `index`'s deadline, in whole nanoseconds (584
+/// years of range, so ordering two entries is two integer comparisons), valid while
+/// `generation` is the slot's.
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     nanos: u64,
@@ -31,11 +36,17 @@ fn nanos(at: Time) -> u64 {
     u64::try_from(at.as_nanos()).unwrap_or(u64::MAX)
 }
 
-/// Per-instance deadline and the generation of its live heap entry.
+/// Per-instance deadline and the generation of its heap entry.
 #[derive(Debug, Clone, Copy, Default)]
 struct Slot {
     at: Option<Time>,
+    /// `at` in nanoseconds (meaningless when `at` is `None`).
+    nanos: u64,
     generation: u32,
+    /// The heap holds an entry of this generation, with `nanos` at most this slot's.
+    queued: bool,
+    /// That entry's deadline.
+    queued_nanos: u64,
 }
 
 /// Deadlines of instances `0..n`, earliest first; ties go to the lower index.
@@ -43,7 +54,8 @@ struct Slot {
 pub struct DeadlineQueue {
     heap: Vec<Entry>,
     slots: Vec<Slot>,
-    live: usize,
+    /// Slots with an entry in the heap (the others' entries are superseded).
+    queued: usize,
 }
 
 /// Slack before a rebuild: superseded entries may number this many beyond the live ones.
@@ -59,7 +71,7 @@ impl DeadlineQueue {
     pub fn clear(&mut self) {
         self.heap.clear();
         self.slots.clear();
-        self.live = 0;
+        self.queued = 0;
     }
 
     /// Instance `index`'s deadline as last set.
@@ -67,8 +79,8 @@ impl DeadlineQueue {
         self.slots.get(index).and_then(|s| s.at)
     }
 
-    /// Sets (or with `None` removes) instance `index`'s deadline. Setting the same deadline
-    /// again costs nothing.
+    /// Sets (or with `None` removes) instance `index`'s deadline. A deadline no earlier than
+    /// the instance's heap entry costs a store; an earlier one pushes a new entry.
     pub fn set(&mut self, index: usize, at: Option<Time>) {
         let Ok(index32) = u32::try_from(index) else {
             return; // over 4 billion instances: cannot be configured
@@ -79,41 +91,80 @@ impl DeadlineQueue {
         let Some(slot) = self.slots.get_mut(index) else {
             return;
         };
-        if slot.at == at {
+        slot.at = at;
+        let Some(at) = at else {
+            // The entry stays as a lower bound: dropped when it surfaces, or reused if a
+            // deadline no earlier than it comes first.
+            return;
+        };
+        let at_nanos = nanos(at);
+        slot.nanos = at_nanos;
+        if slot.queued && slot.queued_nanos <= at_nanos {
             return;
         }
-        match (slot.at, at) {
-            (None, Some(_)) => self.live += 1,
-            (Some(_), None) => self.live = self.live.saturating_sub(1),
-            _ => {}
+        if !slot.queued {
+            self.queued += 1;
         }
-        slot.at = at;
         slot.generation = slot.generation.wrapping_add(1);
+        slot.queued = true;
+        slot.queued_nanos = at_nanos;
         let generation = slot.generation;
-        if let Some(at) = at {
-            self.heap.push(Entry {
-                nanos: nanos(at),
-                index: index32,
-                generation,
-            });
-            self.sift_up(self.heap.len() - 1);
-        }
-        if self.heap.len() > 2 * self.live + REBUILD_SLACK {
+        self.heap.push(Entry {
+            nanos: at_nanos,
+            index: index32,
+            generation,
+        });
+        self.sift_up(self.heap.len() - 1);
+        if self.heap.len() > 2 * self.queued + REBUILD_SLACK {
             self.rebuild();
-        } else {
-            self.drop_stale_top();
         }
     }
 
     /// The earliest deadline and its instance.
-    pub fn first(&self) -> Option<(Time, usize)> {
-        // The top is kept live by every mutation.
-        let e = self.heap.first()?;
-        Some((self.get(e.index as usize)?, e.index as usize))
+    pub fn first(&mut self) -> Option<(Time, usize)> {
+        self.first_by(Time::MAX)
     }
 
-    /// Appends the live entries due in `(after, until]`, in deadline order (then index).
-    /// Visits only the part of the heap due by `until`.
+    /// The earliest deadline and its instance if it is due by `horizon`. Corrects only the
+    /// entries that surface before `horizon`: a shell that will wake at `horizon` anyway
+    /// asks with it, and the entries beyond stay lower bounds for later.
+    pub fn first_by(&mut self, horizon: Time) -> Option<(Time, usize)> {
+        let horizon = nanos(horizon);
+        loop {
+            let top = *self.heap.first()?;
+            if top.nanos > horizon {
+                return None;
+            }
+            let Some(slot) = self.slots.get_mut(top.index as usize) else {
+                self.pop_top();
+                continue;
+            };
+            if slot.generation != top.generation {
+                self.pop_top(); // superseded
+                continue;
+            }
+            match slot.at {
+                Some(at) if slot.nanos == top.nanos => return Some((at, top.index as usize)),
+                Some(_) => {
+                    // Moved later since it was pushed: the entry follows it down the heap.
+                    let later = slot.nanos;
+                    slot.queued_nanos = later;
+                    if let Some(e) = self.heap.first_mut() {
+                        e.nanos = later;
+                    }
+                    self.sift_down(0);
+                }
+                None => {
+                    slot.queued = false;
+                    self.queued = self.queued.saturating_sub(1);
+                    self.pop_top();
+                }
+            }
+        }
+    }
+
+    /// Appends the deadlines due in `(after, until]`, in deadline order (then index).
+    /// Visits only the part of the heap whose entries are due by `until`.
     pub fn due_between(&self, after: Time, until: Time, out: &mut Vec<(Time, usize)>) {
         if until <= after {
             return;
@@ -130,11 +181,15 @@ impl DeadlineQueue {
             let Some(&i) = stack.get(depth) else { break };
             let Some(e) = self.heap.get(i) else { continue };
             if e.nanos > until_ns {
-                continue; // the whole subtree is later
+                continue; // the whole subtree is later (entries are lower bounds)
             }
-            if e.nanos > after_ns && self.is_live(e) {
-                if let Some(at) = self.get(e.index as usize) {
-                    out.push((at, e.index as usize));
+            if let Some(slot) = self.slots.get(e.index as usize) {
+                if slot.generation == e.generation && slot.queued {
+                    if let Some(at) = slot.at {
+                        if slot.nanos > after_ns && slot.nanos <= until_ns {
+                            out.push((at, e.index as usize));
+                        }
+                    }
                 }
             }
             for child in [2 * i + 1, 2 * i + 2] {
@@ -159,21 +214,6 @@ impl DeadlineQueue {
         self.heap.len()
     }
 
-    fn is_live(&self, e: &Entry) -> bool {
-        self.slots
-            .get(e.index as usize)
-            .is_some_and(|s| s.generation == e.generation && s.at.is_some())
-    }
-
-    fn drop_stale_top(&mut self) {
-        while let Some(top) = self.heap.first() {
-            if self.is_live(top) {
-                break;
-            }
-            self.pop_top();
-        }
-    }
-
     fn pop_top(&mut self) {
         let Some(last) = self.heap.pop() else { return };
         if let Some(top) = self.heap.first_mut() {
@@ -182,12 +222,19 @@ impl DeadlineQueue {
         }
     }
 
+    /// One entry per slot with a deadline, at that deadline.
     fn rebuild(&mut self) {
         self.heap.clear();
-        for (index, slot) in self.slots.iter().enumerate() {
-            if let (Some(at), Ok(index)) = (slot.at, u32::try_from(index)) {
+        self.queued = 0;
+        for (index, slot) in self.slots.iter_mut().enumerate() {
+            slot.queued = false;
+            if let (Some(_), Ok(index)) = (slot.at, u32::try_from(index)) {
+                slot.generation = slot.generation.wrapping_add(1);
+                slot.queued = true;
+                slot.queued_nanos = slot.nanos;
+                self.queued += 1;
                 self.heap.push(Entry {
-                    nanos: nanos(at),
+                    nanos: slot.nanos,
                     index,
                     generation: slot.generation,
                 });
@@ -196,7 +243,7 @@ impl DeadlineQueue {
         for i in (0..self.heap.len() / 2).rev() {
             self.sift_down(i);
         }
-        self.heap.shrink_to(2 * self.live + REBUILD_SLACK);
+        self.heap.shrink_to(2 * self.queued + REBUILD_SLACK);
     }
 
     fn sift_up(&mut self, mut i: usize) {
@@ -211,12 +258,21 @@ impl DeadlineQueue {
     }
 
     fn sift_down(&mut self, mut i: usize) {
+        let len = self.heap.len();
         loop {
+            let left = 2 * i + 1;
+            let Some(mut least_key) = self.heap.get(i).map(Entry::key) else {
+                break;
+            };
             let mut least = i;
-            for child in [2 * i + 1, 2 * i + 2] {
-                if let (Some(c), Some(l)) = (self.heap.get(child), self.heap.get(least)) {
-                    if c.key() < l.key() {
+            for child in [left, left + 1] {
+                if child >= len {
+                    break;
+                }
+                if let Some(c) = self.heap.get(child) {
+                    if c.key() < least_key {
                         least = child;
+                        least_key = c.key();
                     }
                 }
             }
@@ -261,11 +317,13 @@ mod tests {
         let mut q = DeadlineQueue::new();
         for round in 0..100u64 {
             for i in 0..1000 {
-                q.set(i, Some(ms(round * 1000 + 3600 + i as u64)));
+                // Alternately earlier and later: every other set supersedes an entry.
+                let at = if round % 2 == 0 { 3600 } else { 100 };
+                q.set(i, Some(ms(round * 1000 + at + i as u64)));
             }
         }
         assert!(q.heap_len() <= 2 * 1000 + REBUILD_SLACK);
-        assert_eq!(q.first(), Some((ms(99 * 1000 + 3600), 0)));
+        assert_eq!(q.first(), Some((ms(99 * 1000 + 100), 0)));
     }
 
     /// The model: what the shell kept before, an ordered set plus each instance's deadline.
@@ -314,5 +372,63 @@ mod tests {
                 prop_assert_eq!(got, want);
             }
         }
+
+        /// Deadlines mostly moving later and the earliest asked only now and then, up to a
+        /// horizon: the entries lag behind their slots, as in a backup hearing its master.
+        #[test]
+        fn lagging_entries_answer_like_an_ordered_set(
+            ops in proptest::collection::vec(
+                (0usize..30, proptest::option::weighted(0.9, 0u64..100), proptest::option::of(0u64..400), 0u64..400, 0u64..50),
+                1..600,
+            )
+        ) {
+            let mut q = DeadlineQueue::new();
+            let mut m = Model::default();
+            for (i, step, horizon, after, span) in ops {
+                // A deadline that moves later by `step` from its current one (or from 0).
+                let base = m.at.get(i).copied().flatten().unwrap_or_default();
+                let at = step.map(|s| base + ms(s));
+                q.set(i, at);
+                m.set(i, at);
+                let (after, until) = (ms(after), ms(after + span));
+                let mut got = Vec::new();
+                q.due_between(after, until, &mut got);
+                let want: Vec<(Time, usize)> = m
+                    .set
+                    .iter()
+                    .filter(|(t, _)| *t > after && *t <= until)
+                    .copied()
+                    .collect();
+                prop_assert_eq!(got, want);
+                if let Some(h) = horizon {
+                    let want = m.set.first().copied().filter(|(t, _)| *t <= ms(h));
+                    prop_assert_eq!(q.first_by(ms(h)), want);
+                }
+                prop_assert!(q.heap_len() <= 2 * 30 + REBUILD_SLACK + 1);
+            }
+            prop_assert_eq!(q.first(), m.set.first().copied());
+        }
+    }
+
+    #[test]
+    fn a_later_deadline_costs_no_heap_entry() {
+        let mut q = DeadlineQueue::new();
+        for i in 0..100 {
+            q.set(i, Some(ms(3600 + i as u64)));
+        }
+        for round in 1..50u64 {
+            for i in 0..100 {
+                q.set(i, Some(ms(round * 1000 + 3600 + i as u64)));
+            }
+            assert_eq!(q.heap_len(), 100);
+        }
+        assert_eq!(q.first_by(ms(49_000)), None);
+        assert_eq!(q.first(), Some((ms(49 * 1000 + 3600), 0)));
+        // An earlier deadline pushes a second entry; the first is dropped when it surfaces.
+        q.set(7, Some(ms(10)));
+        assert_eq!(q.heap_len(), 101);
+        assert_eq!(q.first(), Some((ms(10), 7)));
+        q.set(7, None);
+        assert_eq!(q.first(), Some((ms(49 * 1000 + 3600), 0)));
     }
 }

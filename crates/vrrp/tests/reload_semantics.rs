@@ -79,7 +79,7 @@ impl Lan {
                         self.now,
                         Target::All,
                         Input::Advert {
-                            advert: adv.clone(),
+                            advert: adv.header(),
                             source,
                         },
                     );
@@ -146,7 +146,7 @@ impl Lan {
                         self.now,
                         Target::All,
                         Input::Advert {
-                            advert: adv.clone(),
+                            advert: adv.header(),
                             source,
                         },
                     );

@@ -60,7 +60,7 @@ fn rx(inst: &mut Instance, now: Duration, prio: u8, from: u8) -> Vec<Action> {
     inst.handle(
         now,
         Input::Advert {
-            advert: advert(version, prio, SEC),
+            advert: advert(version, prio, SEC).header(),
             source: ip(from),
         },
     )
@@ -398,7 +398,7 @@ fn v3_backup_learns_master_interval() {
     inst.handle(
         SEC,
         Input::Advert {
-            advert: advert(Version::V3, 200, 4 * SEC),
+            advert: advert(Version::V3, 200, 4 * SEC).header(),
             source: ip(9),
         },
     );

@@ -83,7 +83,8 @@ fn advert(vrid: u8, prio: u8) -> Input {
             interval: SEC,
             addrs: vec![IpAddr::V4(Ipv4Addr::new(10, 9, 0, vrid))],
             auth: Auth::None,
-        },
+        }
+        .header(),
         source: ip(9),
     }
 }

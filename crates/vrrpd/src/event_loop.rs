@@ -185,8 +185,9 @@ impl TimerQueue {
         }
     }
 
-    fn first(&self) -> Option<(Time, usize)> {
-        self.queue.first()
+    /// The earliest deadline if it is due by `horizon` (entries beyond stay unsorted).
+    fn first_by(&mut self, horizon: Time) -> Option<(Time, usize)> {
+        self.queue.first_by(horizon)
     }
 
     /// Appends the entries due in `(after, until]`, in deadline order.
@@ -224,6 +225,8 @@ pub struct Daemon {
     timer: Option<DeadlineTimer>,
     /// Advert timers firing early with the current wake-up (kept to reuse its memory).
     early: Vec<(Time, usize)>,
+    /// The actions of a timer or of received adverts (kept to reuse its memory).
+    actions: Vec<Routed>,
     touched: Vec<usize>,
     alerts: crate::alert::Alerts,
     /// The plan a reload replaced, freed once the parent has its answer.
@@ -448,6 +451,7 @@ impl Daemon {
             timers: TimerQueue::default(),
             timer,
             early: Vec::new(),
+            actions: Vec::new(),
             touched: Vec::new(),
             alerts: crate::alert::Alerts::new(config),
             retired_plan: None,
@@ -582,10 +586,7 @@ impl Daemon {
             // handlers take time, more may have fallen due meanwhile).
             let now = self.now();
             let mut fired = false;
-            while let Some((at, i)) = self.timers.first() {
-                if at > now {
-                    break;
-                }
+            while let Some((_, i)) = self.timers.first_by(now) {
                 fired |= self.fire(i, now, now);
             }
             let mut early = std::mem::take(&mut self.early);
@@ -618,12 +619,13 @@ impl Daemon {
     fn fire(&mut self, i: usize, now: Time, due_by: Time) -> bool {
         match self.router.instances().get(i).and_then(|x| x.next_timer()) {
             Some(d) if d.at <= due_by => {
-                let out = self
-                    .router
-                    .handle(now, Target::Instance(i), Input::Timer(d.id));
+                let mut out = std::mem::take(&mut self.actions);
+                (self.router).handle_into(now, Target::Instance(i), Input::Timer(d.id), &mut out);
                 self.reschedule_touched();
                 self.timers.refresh(&self.router, i);
                 self.execute(&out);
+                out.clear();
+                self.actions = out;
                 true
             }
             _ => {
@@ -1062,12 +1064,14 @@ impl Daemon {
     }
 
     /// The next moment the loop has something to do.
-    fn next_wakeup(&self) -> Instant {
+    fn next_wakeup(&mut self) -> Instant {
         let mut until = self.next_tick;
         if let Some(p) = self.pending_start {
             until = until.min(p);
         }
-        if let Some((at, _)) = self.timers.first() {
+        // Instance deadlines later than the other wake-ups are not looked at (nor sorted).
+        let horizon = until.saturating_duration_since(self.epoch);
+        if let Some((at, _)) = self.timers.first_by(horizon) {
             until = until.min(self.epoch + at);
         }
         if let Some(at) = self.alerts.next_deadline() {
@@ -1138,20 +1142,26 @@ impl Daemon {
                         if let Some(key) = self.sys.sockets.key_of(token) {
                             let now = self.now();
                             let mut touched = std::mem::take(&mut self.touched);
-                            let out = self.sys.sockets.receive(
+                            let mut out = std::mem::take(&mut self.actions);
+                            self.sys.sockets.receive(
                                 &key,
                                 &mut self.rx,
                                 now,
                                 &mut self.plan,
                                 &mut self.router,
                                 &mut touched,
+                                &mut out,
                             );
                             for &i in &touched {
                                 self.timers.refresh(&self.router, i);
                             }
                             touched.clear();
                             self.touched = touched;
-                            self.execute(&out);
+                            if !out.is_empty() {
+                                self.execute(&out);
+                                out.clear();
+                            }
+                            self.actions = out;
                         }
                     }
                 }

@@ -1,6 +1,6 @@
 //! The VRRP sockets, one per (interface, family, unicast source, multicast group) and shared by
 //! the instances on it, and the receive path: read every pending packet, validate it against
-//! each instance of the socket (keepalived dispatches by VRID: [`validate`] rejects another
+//! each instance of the socket (keepalived dispatches by VRID: [`validate_header`] rejects another
 //! VRID first), charge rejected packets to the instance's counters, feed accepted adverts to
 //! the core.
 //!
@@ -15,7 +15,9 @@ pub mod reject_log;
 use crate::params::{Family, Plan, SocketKey};
 use keepalived_sys::vrrp_socket::{BatchFailure, RecvBatch, SendBatch};
 use keepalived_sys::{VrrpSocketV4, VrrpSocketV6};
-use keepalived_vrrp::codec::{validate, RxError, RxPacket, RxWarning, UnicastChecksumCompat};
+use keepalived_vrrp::codec::{
+    validate_header, RxError, RxPacket, RxWarning, UnicastChecksumCompat,
+};
 use keepalived_vrrp::instance::Input;
 use keepalived_vrrp::sync_group::{Routed, Router, Target};
 use keepalived_vrrp::timer::Time;
@@ -290,8 +292,9 @@ impl Sockets {
     }
 
     /// Reads every pending packet of socket `key` and feeds the accepted adverts to `router`;
-    /// returns the resulting actions, and adds the instances whose timers may have changed
-    /// to `touched`.
+    /// appends the resulting actions to `out`, and the instances whose timers may have
+    /// changed to `touched`.
+    #[allow(clippy::too_many_arguments)]
     pub fn receive(
         &mut self,
         key: &SocketKey,
@@ -300,10 +303,10 @@ impl Sockets {
         plan: &mut Plan,
         router: &mut Router,
         touched: &mut Vec<usize>,
-    ) -> Vec<Routed> {
-        let mut out = Vec::new();
+        out: &mut Vec<Routed>,
+    ) {
         let Some(open) = self.by_key.get(key) else {
-            return out;
+            return;
         };
         let empty = VridIndex::default();
         let mut ctx = Dispatch {
@@ -312,7 +315,7 @@ impl Sockets {
             router,
             vrids: self.index.get(key).unwrap_or(&empty),
             rejects: &mut self.rejects,
-            out: &mut out,
+            out,
         };
         match &open.sock {
             VrrpSock::V4(s) => loop {
@@ -356,7 +359,6 @@ impl Sockets {
                 }
             },
         }
-        out
     }
 }
 
@@ -410,7 +412,7 @@ pub fn dispatch(
             .map(|inst| (inst.state(), inst.master_addr()));
         shell.rx.last_master = seen.and_then(|s| s.1);
         let seen = seen.unwrap_or((keepalived_vrrp::instance::State::Init, None));
-        match validate(packet, &shell.rx) {
+        match validate_header(packet, &shell.rx) {
             Ok(v) => {
                 for w in &v.warnings {
                     if matches!(w, RxWarning::OldUnicastChecksum { .. })

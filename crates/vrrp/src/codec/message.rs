@@ -3,7 +3,7 @@
 
 use super::checksum::InternetChecksum;
 use super::error::EncodeError;
-use crate::advert::{Advert, Auth, Version};
+use crate::advert::{Advert, AdvertHeader, Auth, Version};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
@@ -355,36 +355,43 @@ impl<'a> RawMessage<'a> {
     /// Meant for a message whose length was already checked; missing bytes give fewer
     /// addresses and no password rather than an error.
     pub fn to_advert(&self, version: Version, family: Family) -> Advert {
-        let (interval, auth) = match version {
-            Version::V2 => {
-                let auth = match self.auth_type() {
-                    AUTH_TYPE_PASS => {
-                        let mut pw = [0u8; AUTH_LEN];
-                        if let Some(data) = self.auth_data(family) {
-                            pw.copy_from_slice(data);
-                        }
-                        Auth::Pass(pw)
+        let auth = match version {
+            Version::V2 => match self.auth_type() {
+                AUTH_TYPE_PASS => {
+                    let mut pw = [0u8; AUTH_LEN];
+                    if let Some(data) = self.auth_data(family) {
+                        pw.copy_from_slice(data);
                     }
-                    AUTH_TYPE_AH => Auth::Ah,
-                    _ => Auth::None,
-                };
-                (
-                    Duration::from_secs(u64::from(self.v2_interval_secs())),
-                    auth,
-                )
-            }
-            Version::V3 => (
-                Duration::from_millis(u64::from(self.v3_interval_centis()) * 10),
-                Auth::None,
-            ),
+                    Auth::Pass(pw)
+                }
+                AUTH_TYPE_AH => Auth::Ah,
+                _ => Auth::None,
+            },
+            Version::V3 => Auth::None,
         };
+        let header = self.to_header(version);
         Advert {
+            version,
+            vrid: header.vrid,
+            priority: header.priority,
+            interval: header.interval,
+            addrs: self.addrs(family),
+            auth,
+        }
+    }
+
+    /// The fixed fields read as `version`: [`RawMessage::to_advert`] without the addresses
+    /// and the authentication, allocating nothing.
+    pub fn to_header(&self, version: Version) -> AdvertHeader {
+        let interval = match version {
+            Version::V2 => Duration::from_secs(u64::from(self.v2_interval_secs())),
+            Version::V3 => Duration::from_millis(u64::from(self.v3_interval_centis()) * 10),
+        };
+        AdvertHeader {
             version,
             vrid: self.vrid(),
             priority: self.priority(),
             interval,
-            addrs: self.addrs(family),
-            auth,
         }
     }
 }

@@ -67,4 +67,7 @@ pub use message::{
     MCAST_GROUP4, MCAST_GROUP6,
 };
 pub use stats::RxStats;
-pub use validate::{validate, RxPacket, RxParams, UnicastChecksumCompat, UnicastPeer, Validated};
+pub use validate::{
+    validate, validate_header, RxPacket, RxParams, UnicastChecksumCompat, UnicastPeer, Validated,
+    ValidatedHeader,
+};

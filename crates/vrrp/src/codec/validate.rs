@@ -7,7 +7,7 @@ use super::message::{
     Family, PseudoHeader, RawMessage, AUTH_TYPE_AH, AUTH_TYPE_NONE, AUTH_TYPE_PASS, HEADER_LEN,
     IPPROTO_AH, IPPROTO_VRRP, MCAST_GROUP4, TYPE_ADVERTISEMENT,
 };
-use crate::advert::{Advert, Auth, Version};
+use crate::advert::{Advert, AdvertHeader, Auth, Version};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
@@ -147,6 +147,22 @@ pub struct Validated {
     pub warnings: Vec<RxWarning>,
 }
 
+/// An accepted advert's fixed fields, from [`validate_header`]: the same checks as
+/// [`validate`] without decoding the address list, so the receive path allocates nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidatedHeader {
+    /// The advert's fixed fields.
+    pub advert: AdvertHeader,
+    /// Its sender.
+    pub src: IpAddr,
+    /// The destination it was sent to.
+    pub dst: IpAddr,
+    /// Its TTL / hop limit (`None` when unknown).
+    pub ttl: Option<u8>,
+    /// Oddities keepalived logs but accepts (empty, unallocated, for a regular advert).
+    pub warnings: Vec<RxWarning>,
+}
+
 /// Compares two byte strings in time independent of where they differ.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
@@ -228,6 +244,31 @@ fn version_number(v: Version) -> u8 {
 /// then the VIP list (accepted with a warning, as keepalived 2.3.3+) and the unicast source.
 /// Never panics, whatever the bytes.
 pub fn validate(packet: RxPacket<'_>, params: &RxParams) -> Result<Validated, RxError> {
+    let (checked, raw, family) = check(packet, params)?;
+    Ok(Validated {
+        advert: raw.to_advert(params.version, family),
+        src: checked.src,
+        dst: checked.dst,
+        ttl: checked.ttl,
+        warnings: checked.warnings,
+    })
+}
+
+/// [`validate`] returning the advert's fixed fields only ([`Advert::header`]): what the
+/// state machine reads, without allocating the address list.
+pub fn validate_header(
+    packet: RxPacket<'_>,
+    params: &RxParams,
+) -> Result<ValidatedHeader, RxError> {
+    check(packet, params).map(|(checked, _, _)| checked)
+}
+
+/// The checks of [`validate`]; also hands back the message and the family, for the caller
+/// that decodes the address list.
+fn check<'a>(
+    packet: RxPacket<'a>,
+    params: &RxParams,
+) -> Result<(ValidatedHeader, RawMessage<'a>, Family), RxError> {
     let env = open(packet)?;
     let raw = RawMessage::new(env.vrrp).ok_or(RxError::HeaderTooShort {
         len: env.total_len,
@@ -337,13 +378,14 @@ pub fn validate(packet: RxPacket<'_>, params: &RxParams) -> Result<Validated, Rx
         return Err(RxError::UnicastSrcNotPeer { from });
     }
 
-    Ok(Validated {
-        advert: raw.to_advert(params.version, env.family),
+    let checked = ValidatedHeader {
+        advert: raw.to_header(params.version),
         src: from,
         dst: env.dst,
         ttl: env.ttl,
         warnings,
-    })
+    };
+    Ok((checked, raw, env.family))
 }
 
 fn check_ttl(env: &Envelope<'_>, params: &RxParams) -> Result<(), RxError> {

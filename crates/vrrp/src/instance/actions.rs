@@ -3,7 +3,7 @@
 use super::params::InstanceParams;
 use super::state::State;
 use super::trackers::{TrackerKind, TrackerValue};
-use crate::advert::Advert;
+use crate::advert::{Advert, AdvertHeader};
 use crate::timer::TimerId;
 use std::net::IpAddr;
 
@@ -20,8 +20,9 @@ pub enum Input {
     },
     /// A validated advert for this instance's VRID, from `source`.
     Advert {
-        /// The decoded advert.
-        advert: Advert,
+        /// The advert's fixed fields ([`Advert::header`]; the addresses were checked by
+        /// receive validation and play no part in the state machine).
+        advert: AdvertHeader,
         /// The sender's address (the tie-breaker between equal priorities).
         source: IpAddr,
     },

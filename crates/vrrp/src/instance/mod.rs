@@ -27,7 +27,7 @@ pub use state::{FaultFlags, State};
 pub use stats::Stats;
 pub use trackers::{Effect, Tracker, TrackerKind, TrackerSet, TrackerValue};
 
-use crate::advert::{Advert, Version};
+use crate::advert::{Advert, AdvertHeader, Version};
 use crate::timer::{self, Deadline, Time, TimerId, TimerKind, Timers};
 use std::net::IpAddr;
 use std::time::Duration;
@@ -285,7 +285,13 @@ impl Instance {
         }
     }
 
-    fn on_advert(&mut self, now: Time, advert: &Advert, source: IpAddr, out: &mut Vec<Action>) {
+    fn on_advert(
+        &mut self,
+        now: Time,
+        advert: &AdvertHeader,
+        source: IpAddr,
+        out: &mut Vec<Action>,
+    ) {
         if !matches!(self.state, State::Backup | State::Master) {
             return; // INIT, FAULT and STOP ignore packets
         }
@@ -303,7 +309,13 @@ impl Instance {
         }
     }
 
-    fn backup_rx(&mut self, now: Time, advert: &Advert, source: IpAddr, out: &mut Vec<Action>) {
+    fn backup_rx(
+        &mut self,
+        now: Time,
+        advert: &AdvertHeader,
+        source: IpAddr,
+        out: &mut Vec<Action>,
+    ) {
         let prio = advert.priority;
         if prio == 0 {
             // RFC 5798 6.4.2: Master_Down_Timer = Skew_Time.
@@ -352,7 +364,13 @@ impl Instance {
         now < until
     }
 
-    fn master_rx(&mut self, now: Time, advert: &Advert, source: IpAddr, out: &mut Vec<Action>) {
+    fn master_rx(
+        &mut self,
+        now: Time,
+        advert: &AdvertHeader,
+        source: IpAddr,
+        out: &mut Vec<Action>,
+    ) {
         let prio = advert.priority;
         let ours = self.effective_priority;
         if prio == 0 {
@@ -768,7 +786,7 @@ impl Instance {
             .arm(TimerKind::MasterDown, now + self.master_down_interval());
     }
 
-    fn learn_interval(&mut self, advert: &Advert) {
+    fn learn_interval(&mut self, advert: &AdvertHeader) {
         if advert.version == Version::V3 && !advert.interval.is_zero() {
             self.master_adver_int = advert.interval;
         }

@@ -337,7 +337,14 @@ impl Sim {
                 source,
             } => {
                 if self.nodes[node].alive && self.nodes[node].epoch == epoch {
-                    self.call(node, Target::All, Input::Advert { advert, source });
+                    self.call(
+                        node,
+                        Target::All,
+                        Input::Advert {
+                            advert: advert.header(),
+                            source,
+                        },
+                    );
                 }
             }
             Event::Op(op) => self.apply(op),

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# The kernel's share of scale.sh's BACKUP CPU: keepalived-rs as the 1,000-instance MASTER on n1 (as in
+# scale.sh), and on n2, in turn, receive-floor.c (the same four raw receive sockets, epoll and recvmmsg,
+# nothing else) and keepalived-rs as the 1,000-instance BACKUP. utime/stime of each over SECS, ROUNDS
+# times alternating; what the daemon adds on top of the floor is its own cost. BPF=1 also measures the
+# floor with a classic socket filter on its sockets (what an early drop in the kernel would save).
+# Profiles of the backup, after the CPU rounds (each perturbs the process it watches):
+#   STRACE=1    strace -c -f of the backup's processes over SECS: syscalls per second
+#   CALLGRIND=1 the backup under callgrind (instrumentation switched on after SETTLE, for SECS):
+#               instructions of the VRRP child per advert received (N*SECS adverts)
+# Usage: receive-floor.sh KEEPALIVED_RS_BINARY   (root; gcc; valgrind for CALLGRIND=1)
+source "$(dirname "$0")/../lib.sh"
+bench_init rxfl "$1"
+N=${INSTANCES:-1000}; PER_IF=250; SECS=${SECS:-20}; SETTLE=${SETTLE:-5}; ROUNDS=${ROUNDS:-2}
+HZ=$(getconf CLK_TCK)
+write_conf() { # $1 dir, $2 instances, $3 priority, $4 state (scale.sh's configuration)
+  mkdir -p "$1"; local i link vrid
+  { echo "global_defs { router_id bench }"
+    for ((i = 0; i < $2; i++)); do
+      link=$((i / PER_IF)); vrid=$((i % PER_IF + 1))
+      printf 'vrrp_instance I%d {\n state %s\n interface eth%d\n virtual_router_id %d\n priority %d\n advert_int 1\n virtual_ipaddress {\n  10.%d.%d.1/32\n }\n}\n' \
+        "$i" "$4" "$link" "$vrid" "$3" "$((100 + link))" "$vrid"
+    done; } >"$1/keepalived.conf"
+}
+vips() { ip -n "$(ns_of "$1")" -o -4 addr show | grep -c 'inet 10\.1[0-9][0-9]\.' || true; }
+ticks() { # pids... -> "user system" clock ticks summed
+  local u=0 s=0 p a b
+  for p in "$@"; do
+    read -r a b < <(awk '{ sub(/^.*\) /, ""); print $12, $13 }' "/proc/$p/stat" 2>/dev/null || echo "0 0")
+    u=$((u + a)); s=$((s + b))
+  done
+  echo "$u $s"
+}
+pct() { awk -v t="$1" -v hz="$HZ" -v s="$SECS" 'BEGIN { printf "%.3f", t / hz / s * 100 }'; }
+oncpu_ns() { # pids... -> time on CPU of all their threads (ns, schedstat)
+  local s=0 p t v
+  for p in "$@"; do
+    for t in /proc/"$p"/task/*/schedstat; do
+      v=$(awk '{print $1}' "$t" 2>/dev/null || echo 0); s=$((s + ${v:-0}))
+    done
+  done
+  echo "$s"
+}
+measure() { # $1 label, pids... : CPU of those processes and of the master over SECS
+  local label=$1; shift
+  local u0 s0 u1 s1 m0 m1 l0 l1 n0 n1
+  read -r u0 s0 < <(ticks "$@"); n0=$(oncpu_ns "$@"); m0=$(daemon_cpu_ticks n1); l0=$(cut -d' ' -f1-3 /proc/loadavg)
+  sleep "$SECS"
+  read -r u1 s1 < <(ticks "$@"); n1=$(oncpu_ns "$@"); m1=$(daemon_cpu_ticks n1); l1=$(cut -d' ' -f1-3 /proc/loadavg)
+  printf '%-22s %s %% (user %s %%, system %s %%; schedstat %s %%)   master %s %%   load %s -> %s\n' "$label" \
+    "$(pct $((u1 - u0 + s1 - s0)))" "$(pct $((u1 - u0)))" "$(pct $((s1 - s0)))" \
+    "$(awk -v d=$((n1 - n0)) -v s="$SECS" 'BEGIN { printf "%.3f", d / s / 1e7 }')" "$(pct $((m1 - m0)))" "$l0" "$l1"
+}
+child_of() { # $1 node: the VRRP child (the daemon's process with the highest pid)
+  daemon_pids "$1" | tr ' ' '\n' | grep . | sort -n | tail -n 1
+}
+
+gcc -O2 -Wall -o "$WORK/receive-floor" "$(dirname "$0")/receive-floor.c"
+lab_new 4; lab_node n1 1; lab_node n2 2
+write_conf "$WORK/n1" "$N" 150 MASTER; write_conf "$WORK/n2" "$N" 100 BACKUP
+daemon_start ours n1 "$WORK/n1"
+end=$(( $(date +%s) + 180 ))
+until [ "$(vips n1)" -ge "$N" ]; do
+  (( $(date +%s) < end )) || { echo "master holds $(vips n1) of $N VIPs" >&2; exit 1; }
+  sleep 0.2
+done
+echo "== $N instances, advert_int 1, $SECS s per measure, HZ $HZ"
+floor() { # $1 label, [$2 BPF]
+  ip netns exec "$(ns_of n2)" "$WORK/receive-floor" ${2:-} >"$WORK/floor.out" & local fp=$!
+  sleep "$SETTLE"; measure "$1" "$fp"
+  kill -TERM "$fp"; wait "$fp" 2>/dev/null || true; sed 's/^/   /' "$WORK/floor.out"
+}
+for ((r = 1; r <= ROUNDS; r++)); do
+  floor "floor (C receiver)"
+  [ -n "${BPF:-}" ] && floor "floor + BPF filter" BPF
+  daemon_start ours n2 "$WORK/n2"; sleep "$SETTLE"
+  [ "$(vips n2)" = 0 ] || echo "   WARNING: the backup holds $(vips n2) VIPs"
+  # shellcheck disable=SC2046
+  measure "keepalived-rs backup" $(daemon_pids n2)
+  # shellcheck disable=SC2046
+  echo "   VRRP child $(child_of n2): $(ticks "$(child_of n2)") user/system ticks in all"
+  if [ -n "${STRACE:-}" ] && [ "$r" = "$ROUNDS" ]; then
+    # shellcheck disable=SC2046
+    timeout -s INT "$SECS" strace -c -f -o "$WORK/strace.txt" $(daemon_pids n2 | xargs -n 1 printf -- '-p %s ') >/dev/null 2>&1 || true
+    echo "   strace -c -f over $SECS s (calls / $SECS = per second):"
+    sed 's/^/   /' "$WORK/strace.txt"
+  fi
+  kill -TERM "${DPID[n2]}"; for _ in $(seq 50); do [ -z "$(daemon_pids n2)" ] && break; sleep 0.1; done
+  daemon_reap n2
+done
+if [ -n "${CALLGRIND:-}" ]; then
+  wrap="$WORK/callgrind-wrap"
+  printf '#!/bin/sh\nexec valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file=%s/cg.%%p "%s" "$@"\n' "$WORK" "$RS_BIN" >"$wrap"
+  chmod +x "$wrap"; real=$RS_BIN; RS_BIN=$wrap
+  daemon_start ours n2 "$WORK/n2"; RS_BIN=$real
+  sleep $((SETTLE * 4))
+  child=$(child_of n2)
+  TMPDIR=$WORK/n2 callgrind_control -i on "$child" >/dev/null
+  sleep "$SECS"
+  TMPDIR=$WORK/n2 callgrind_control -i off "$child" >/dev/null; TMPDIR=$WORK/n2 callgrind_control -d "$child" >/dev/null
+  kill -TERM "${DPID[n2]}"; for _ in $(seq 100); do [ -z "$(daemon_pids n2)" ] && break; sleep 0.1; done
+  daemon_reap n2
+  f=$(ls -t "$WORK"/cg."$child"* | head -n 1)
+  ir=$(callgrind_annotate "$f" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(/,/, "", $1); print $1; exit }')
+  echo "== callgrind, VRRP child $child over $SECS s: $ir instructions = $(awk -v i="$ir" -v n=$((N * SECS)) 'BEGIN { printf "%.0f", i / n }') per advert received"
+  callgrind_annotate --inclusive=no "$f" 2>/dev/null | sed -n '1,60p' >"$WORK/callgrind.txt"
+  if [ -n "${KEEP:-}" ]; then echo "   profile: $f"; fi
+  sed -n '/Ir/,$p' "$WORK/callgrind.txt" | head -n 40 | sed 's/^/   /'
+fi
