@@ -99,8 +99,12 @@ fn finish(
 ) -> Loaded {
     let mut ctx = parse::framework::Ctx::new();
     ctx.limit = limit;
-    let tokens = lexed.tokens();
-    let mut config = parse::parse(lexed.lines(&tokens), &mut ctx);
+    let mut config = {
+        let (text, spans) = lexed.into_parts();
+        let (tokens, spans) = spans.tokens(&text);
+        parse::parse(spans.lines(&text, &tokens), &mut ctx)
+        // The lexer's text and words go here, before validation builds its maps.
+    };
     diagnostics.append(&mut ctx.diags);
     let mut limit = ctx.limit;
     let checked = diagnostics.len();

@@ -208,6 +208,21 @@ impl Lexed {
             .collect()
     }
 
+    /// Takes the lexer's output apart for the parser: the text, and the word and line lists
+    /// that [`Spans::tokens`] and [`LineSpans::lines`] turn into [`Token`]s and [`Line`]s
+    /// borrowing that text. Unlike [`Lexed::tokens`] and [`Lexed::lines`], which copy, those
+    /// reuse the lists' memory in place (a [`Word`] and a [`Token`], a [`LineSpan`] and a
+    /// [`Line`] have the same size), so a large configuration's words are held once, not twice.
+    pub(crate) fn into_parts(self) -> (String, Spans) {
+        (
+            self.text,
+            Spans {
+                words: self.words,
+                lines: self.lines,
+            },
+        )
+    }
+
     /// Length of the text so far (to undo a line with [`Lexed::drop_line`]).
     fn text_len(&self) -> usize {
         self.text.len()
@@ -261,6 +276,51 @@ impl Lexed {
             .unwrap_or(&[])
             .iter()
             .map(|w| (self.text.get(w.start..w.end).unwrap_or(""), w.loc, w.quoted))
+    }
+}
+
+/// The word and line lists of a [`Lexed`] whose text was taken out ([`Lexed::into_parts`]).
+#[derive(Debug)]
+pub(crate) struct Spans {
+    words: Vec<Word>,
+    lines: Vec<LineSpan>,
+}
+
+impl Spans {
+    /// Every word as a [`Token`] of `text` (the text [`Lexed::into_parts`] returned with
+    /// these lists), in the memory of the word list; the lines follow with
+    /// [`LineSpans::lines`].
+    pub(crate) fn tokens(self, text: &str) -> (Vec<Token<'_>>, LineSpans) {
+        // `into_iter().map().collect()` from a Vec into a Vec of a type of the same size
+        // and alignment writes in place instead of allocating a second list.
+        let tokens = self
+            .words
+            .into_iter()
+            .map(|w| Token {
+                text: text.get(w.start..w.end).unwrap_or(""),
+                loc: w.loc,
+                quoted: w.quoted,
+            })
+            .collect();
+        (tokens, LineSpans(self.lines))
+    }
+}
+
+/// The line list of a [`Lexed`], waiting for its [`Token`]s ([`Spans::tokens`]).
+#[derive(Debug)]
+pub(crate) struct LineSpans(Vec<LineSpan>);
+
+impl LineSpans {
+    /// Every line, its words taken from `tokens` and its raw text from `text`, in the memory
+    /// of the line list.
+    pub(crate) fn lines<'a>(self, text: &'a str, tokens: &'a [Token<'a>]) -> Vec<Line<'a>> {
+        self.0
+            .into_iter()
+            .map(|l| Line {
+                tokens: tokens.get(l.words_start..l.words_end).unwrap_or(&[]),
+                raw: text.get(l.raw_start..l.raw_end).unwrap_or(""),
+            })
+            .collect()
     }
 }
 
@@ -349,10 +409,12 @@ pub(crate) fn read_config_limited(
 /// Reads a whole file, refusing one larger than `max` bytes (`/proc/kcore` is a "regular file").
 pub(crate) fn read_limited(path: &Path, max: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)?
-        .take(max.saturating_add(1))
-        .read_to_end(&mut bytes)?;
+    let file = std::fs::File::open(path)?;
+    // Sized once from the file's length (bounded by `max`) instead of doubling while reading:
+    // a large configuration is then read into one buffer without copies.
+    let size = file.metadata().map_or(0, |m| m.len()).min(max);
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0).saturating_add(1));
+    file.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > max {
         return Err(std::io::Error::other(format!("larger than {max} bytes")));
     }

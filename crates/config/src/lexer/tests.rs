@@ -1009,3 +1009,34 @@ fn oversized_files_are_refused() {
         d[0].message
     );
 }
+
+/// The in-place path the parser takes gives the very tokens and lines the copying one does,
+/// and its lists keep their memory only while the element sizes match.
+#[test]
+fn parts_convert_in_place_like_the_copying_accessors() {
+    assert_eq!(std::mem::size_of::<Word>(), std::mem::size_of::<Token>());
+    assert_eq!(std::mem::size_of::<LineSpan>(), std::mem::size_of::<Line>());
+    let text = "a b {\n c \"d e\" }\n$X=1\nf $X\n";
+    let lex = || {
+        lex_str(
+            Path::new("t.conf"),
+            text.to_string(),
+            &PreprocessOptions::default(),
+            &mut SourceMap::new(),
+            &mut Vec::new(),
+        )
+    };
+    let copied = lex();
+    let copied_tokens = copied.tokens();
+    let expected = copied.lines(&copied_tokens);
+    let (text, spans) = lex().into_parts();
+    let words_at = spans.words.as_ptr() as usize;
+    let (tokens, spans) = spans.tokens(&text);
+    assert_eq!(
+        tokens.as_ptr() as usize,
+        words_at,
+        "tokens reuse the word list"
+    );
+    let lines = spans.lines(&text, &tokens);
+    assert_eq!(lines, expected);
+}

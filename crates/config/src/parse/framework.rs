@@ -50,8 +50,9 @@ use std::time::Duration;
 pub struct Node<'a> {
     /// The keyword line (a trailing `{` is still among its tokens; use [`Line::args`]).
     pub line: Line<'a>,
-    /// The lines of the block this line opened, if any.
-    pub block: Option<Vec<Node<'a>>>,
+    /// The lines of the block this line opened, if any (allocated to size: a large
+    /// configuration has a block per few lines).
+    pub block: Option<Box<[Node<'a>]>>,
 }
 
 impl<'a> Node<'a> {
@@ -173,51 +174,43 @@ pub struct Ctx {
 
 /// Builds the block tree from logical lines, reporting brace mismatches.
 pub fn build_tree<'a>(lines: Vec<Line<'a>>, ctx: &mut Ctx) -> Vec<Node<'a>> {
-    // Stack of open blocks: the node that opened it and the children collected so far.
-    let mut stack: Vec<(Node<'a>, Vec<Node<'a>>)> = Vec::new();
-    let mut top: Vec<Node<'a>> = Vec::new();
+    let mut tree = Tree::default();
     for line in lines {
         if line.is_close() {
-            match stack.pop() {
-                Some((mut opener, children)) => {
-                    opener.block = Some(children);
-                    current(&mut stack, &mut top).push(opener);
-                }
-                None => ctx.push(
+            if !tree.close() {
+                ctx.push(
                     Diagnostic::warning(Some(line.loc()), "Extra '}' found")
                         .with_hint("remove it, or add the '{' it should match"),
-                ),
+                );
             }
             continue;
         }
         if line.is_open() {
-            let siblings = current(&mut stack, &mut top);
+            let siblings = tree.current();
             match siblings.pop() {
                 // A lone `{` opens the block of the line before it.
-                Some(prev) if prev.block.is_none() && !prev.line.is_open() => {
-                    stack.push((prev, Vec::new()));
-                }
+                Some(prev) if prev.block.is_none() && !prev.line.is_open() => tree.open(prev),
                 other => {
                     if let Some(prev) = other {
                         siblings.push(prev);
                     }
                     // Nothing to attach it to: keep it as an anonymous block, which the
                     // walker reports as unexpected.
-                    stack.push((Node { line, block: None }, Vec::new()));
+                    tree.open(Node { line, block: None });
                 }
             }
             continue;
         }
         let node = Node { line, block: None };
         if node.line.opens_block() {
-            stack.push((node, Vec::new()));
+            tree.open(node);
         } else {
-            current(&mut stack, &mut top).push(node);
+            tree.current().push(node);
         }
     }
-    let missing = stack.len();
+    let missing = tree.open.len();
     if missing > 0 {
-        let loc = stack.last().map(|(n, _)| n.loc());
+        let loc = tree.open.last().map(|(n, _)| n.loc());
         ctx.push(
             Diagnostic::warning(
                 loc,
@@ -226,20 +219,44 @@ pub fn build_tree<'a>(lines: Vec<Line<'a>>, ctx: &mut Ctx) -> Vec<Node<'a>> {
             .with_hint("this block (or one it is in) is never closed"),
         );
     }
-    while let Some((mut opener, children)) = stack.pop() {
-        opener.block = Some(children);
-        current(&mut stack, &mut top).push(opener);
-    }
-    top
+    while tree.close() {}
+    tree.top
 }
 
-fn current<'s, 'a>(
-    stack: &'s mut [(Node<'a>, Vec<Node<'a>>)],
-    top: &'s mut Vec<Node<'a>>,
-) -> &'s mut Vec<Node<'a>> {
-    match stack.last_mut() {
-        Some((_, children)) => children,
-        None => top,
+/// The tree being built: the top level, the blocks still open (each with the children
+/// collected so far), and emptied child lists to collect the next blocks' children in.
+#[derive(Default)]
+struct Tree<'a> {
+    top: Vec<Node<'a>>,
+    open: Vec<(Node<'a>, Vec<Node<'a>>)>,
+    spare: Vec<Vec<Node<'a>>>,
+}
+
+impl<'a> Tree<'a> {
+    /// Opens the block of `opener`.
+    fn open(&mut self, opener: Node<'a>) {
+        let children = self.spare.pop().unwrap_or_default();
+        self.open.push((opener, children));
+    }
+
+    /// Closes the innermost open block; `false` if none is open.
+    fn close(&mut self) -> bool {
+        let Some((mut opener, mut children)) = self.open.pop() else {
+            return false;
+        };
+        // Moved into an allocation of the exact size; the list is kept for the next block.
+        opener.block = Some(children.drain(..).collect());
+        self.spare.push(children);
+        self.current().push(opener);
+        true
+    }
+
+    /// The children of the innermost open block, or the top level.
+    fn current(&mut self) -> &mut Vec<Node<'a>> {
+        match self.open.last_mut() {
+            Some((_, children)) => children,
+            None => &mut self.top,
+        }
     }
 }
 

@@ -628,6 +628,13 @@ pub fn virtual_server(ctx: &mut Ctx, config: &mut Config, node: &Node) {
         af,
         sched_name: None,
     };
+    // Sized for the block (a list grown one by one holds room for twice as many).
+    let real_servers = node
+        .children()
+        .iter()
+        .filter(|n| n.keyword() == "real_server")
+        .count();
+    st.vs.real_servers.reserve_exact(real_servers);
     walk(ctx, &mut st, node.children(), VIRTUAL_SERVER);
     vs_end(ctx, &mut st, node.loc());
     config.virtual_servers.push(st.vs);

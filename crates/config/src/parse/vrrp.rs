@@ -168,6 +168,9 @@ fn track_block(ctx: &mut Ctx, owner: &str, track: &mut Trackers, node: &Node) {
         "track_process" => (&mut track.processes, "track_process", -254, 254),
         _ => (&mut track.bfds, "track_bfd", -253, 253),
     };
+    // Sized for the block (a list grown one by one holds room for twice as many): a large
+    // configuration has one of these per instance.
+    list.reserve_exact(node.children().len());
     for entry in ctx.value_block(node) {
         if let Some(r) = track_ref(ctx, owner, what, entry, lo, hi) {
             if list.iter().any(|e| e.name == r.name) {
@@ -506,6 +509,13 @@ fn unicast_peers(ctx: &mut Ctx, v: &mut VrrpInstance, node: &Node) {
 
 fn addresses(ctx: &mut Ctx, v: &mut VrrpInstance, node: &Node) {
     let excluded = node.keyword() == "virtual_ipaddress_excluded";
+    // Sized for the block, as in `track_block`.
+    let entries = node.children().len();
+    if excluded {
+        v.virtual_ipaddress_excluded.reserve_exact(entries);
+    } else {
+        v.virtual_ipaddress.reserve_exact(entries);
+    }
     for entry in ctx.value_block(node) {
         if let Some(a) = parse_address_entry(ctx, entry, AddressKind::Virtual) {
             if excluded {
