@@ -120,11 +120,65 @@ fn send_all(
 
 /// Datagrams queued for one `sendmmsg`: their bytes back to back, each one's end and
 /// destination. Kept by the caller and cleared after each send, so a steady stream of adverts
-/// allocates nothing.
-#[derive(Debug, Default, Clone)]
+/// allocates nothing (the `sendmmsg` vectors are kept too).
+#[derive(Default)]
 pub struct SendBatch {
     data: Vec<u8>,
     items: Vec<(usize, IpAddr)>,
+    scratch: SendScratch,
+}
+
+/// The vectors one `sendmmsg` needs, refilled for each send (the pointers in `iovs` and
+/// `hdrs` are only meaningful during it) and kept for their memory.
+#[derive(Default)]
+struct SendScratch {
+    addrs: Vec<SockAddr>,
+    /// The batch index of each header (datagrams of the wrong family are left out).
+    picked: Vec<usize>,
+    iovs: Vec<libc::iovec>,
+    hdrs: Vec<libc::mmsghdr>,
+}
+
+impl SendScratch {
+    fn clear(&mut self) {
+        self.addrs.clear();
+        self.picked.clear();
+        self.iovs.clear();
+        self.hdrs.clear();
+    }
+}
+
+impl std::fmt::Debug for SendBatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SendBatch")
+            .field("bytes", &self.data.len())
+            .field("items", &self.items)
+            .finish()
+    }
+}
+
+impl Clone for SendBatch {
+    fn clone(&self) -> Self {
+        SendBatch {
+            data: self.data.clone(),
+            items: self.items.clone(),
+            scratch: SendScratch::default(),
+        }
+    }
+}
+
+/// Datagram `i` of a batch's `data` and `items`, and its destination.
+fn batch_item<'a>(
+    data: &'a [u8],
+    items: &[(usize, IpAddr)],
+    i: usize,
+) -> Option<(&'a [u8], IpAddr)> {
+    let &(end, dst) = items.get(i)?;
+    let start = match i.checked_sub(1) {
+        Some(prev) => items.get(prev).map_or(0, |p| p.0),
+        None => 0,
+    };
+    Some((data.get(start..end)?, dst))
 }
 
 impl SendBatch {
@@ -157,12 +211,7 @@ impl SendBatch {
 
     /// Datagram `i` and its destination.
     pub fn get(&self, i: usize) -> Option<(&[u8], IpAddr)> {
-        let &(end, dst) = self.items.get(i)?;
-        let start = match i.checked_sub(1) {
-            Some(prev) => self.items.get(prev).map_or(0, |p| p.0),
-            None => 0,
-        };
-        Some((self.data.get(start..end)?, dst))
+        batch_item(&self.data, &self.items, i)
     }
 }
 
@@ -205,23 +254,28 @@ fn one_iov_msg(
 fn send_batch_on(
     fd: RawFd,
     what: &'static str,
-    batch: &SendBatch,
+    batch: &mut SendBatch,
     addr: impl Fn(IpAddr) -> Option<SockAddr>,
     ctx: impl Fn(IpAddr) -> String,
     failures: &mut Vec<BatchFailure>,
 ) -> usize {
+    let SendBatch {
+        data,
+        items,
+        scratch,
+    } = batch;
+    let (data, items) = (&*data, &*items);
+    scratch.clear();
     // Destinations and payloads resolved first: the headers below point into these vectors,
     // which are not touched again until the sends are done.
-    let mut addrs: Vec<SockAddr> = Vec::with_capacity(batch.len());
-    let mut slices: Vec<(usize, &[u8])> = Vec::with_capacity(batch.len());
-    for i in 0..batch.len() {
-        let Some((data, dst)) = batch.get(i) else {
+    for i in 0..items.len() {
+        let Some((_, dst)) = batch_item(data, items, i) else {
             continue;
         };
         match addr(dst) {
             Some(a) => {
-                addrs.push(a);
-                slices.push((i, data));
+                scratch.addrs.push(a);
+                scratch.picked.push(i);
             }
             None => failures.push(BatchFailure {
                 index: i,
@@ -233,19 +287,25 @@ fn send_batch_on(
             }),
         }
     }
-    let mut iovs: Vec<libc::iovec> = slices
-        .iter()
-        .map(|(_, data)| libc::iovec {
+    scratch.iovs.extend(scratch.picked.iter().map(|&i| {
+        let packet = batch_item(data, items, i).map_or(&[][..], |(p, _)| p);
+        libc::iovec {
             // The kernel only reads a sent buffer; the pointer is `*mut` by the C type only.
-            iov_base: data.as_ptr().cast_mut().cast::<libc::c_void>(),
-            iov_len: data.len(),
-        })
-        .collect();
-    let mut hdrs: Vec<libc::mmsghdr> = iovs
-        .iter_mut()
-        .zip(&addrs)
-        .map(|(iov, a)| one_iov_msg(a.as_ptr().cast_mut().cast::<libc::c_void>(), a.len(), iov))
-        .collect();
+            iov_base: packet.as_ptr().cast_mut().cast::<libc::c_void>(),
+            iov_len: packet.len(),
+        }
+    }));
+    let SendScratch {
+        addrs,
+        picked,
+        iovs,
+        hdrs,
+    } = scratch;
+    hdrs.extend(
+        iovs.iter_mut().zip(addrs.iter()).map(|(iov, a)| {
+            one_iov_msg(a.as_ptr().cast_mut().cast::<libc::c_void>(), a.len(), iov)
+        }),
+    );
     let mut sent = 0;
     let mut next = 0;
     while next < hdrs.len() {
@@ -264,11 +324,13 @@ fn send_batch_on(
                 0,
             )
         };
-        // Header `n` is datagram `slices[n].0` of the batch (wrong-family ones were left out);
+        // Header `n` is datagram `picked[n]` of the batch (wrong-family ones were left out);
         // a failure names that index and its destination.
         let named = |n: usize| {
-            let index = slices.get(n).map_or(n, |s| s.0);
-            let context = batch.get(index).map(|(_, d)| ctx(d)).unwrap_or_default();
+            let index = picked.get(n).copied().unwrap_or(n);
+            let context = batch_item(data, items, index)
+                .map(|(_, d)| ctx(d))
+                .unwrap_or_default();
             (index, context)
         };
         match usize::try_from(rc) {
@@ -320,16 +382,43 @@ fn send_batch_on(
             }
         }
     }
+    // No pointer into the batch outlives the call.
+    scratch.clear();
     sent
 }
 
 /// Datagrams received by one `recvmmsg`: fixed-size slots in one buffer and each one's
 /// length. Kept by the caller, so receiving allocates nothing.
-#[derive(Debug, Clone)]
 pub struct RecvBatch {
     buf: Vec<u8>,
     slot: usize,
     lens: Vec<usize>,
+    /// The `recvmmsg` vectors, refilled for each call (they point into `buf` only during
+    /// it); kept for their memory.
+    iovs: Vec<libc::iovec>,
+    hdrs: Vec<libc::mmsghdr>,
+}
+
+impl std::fmt::Debug for RecvBatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecvBatch")
+            .field("slots", &self.capacity())
+            .field("slot", &self.slot)
+            .field("lens", &self.lens)
+            .finish()
+    }
+}
+
+impl Clone for RecvBatch {
+    fn clone(&self) -> Self {
+        RecvBatch {
+            buf: self.buf.clone(),
+            slot: self.slot,
+            lens: self.lens.clone(),
+            iovs: Vec::with_capacity(self.iovs.capacity()),
+            hdrs: Vec::with_capacity(self.hdrs.capacity()),
+        }
+    }
 }
 
 impl RecvBatch {
@@ -337,10 +426,13 @@ impl RecvBatch {
     pub fn new(slots: usize, slot_len: usize) -> Self {
         let slots = slots.max(1);
         let slot = slot_len.max(1);
+        let calls = slots.min(MAX_MMSG);
         RecvBatch {
             buf: vec![0; slots * slot],
             slot,
             lens: Vec::with_capacity(slots),
+            iovs: Vec::with_capacity(calls),
+            hdrs: Vec::with_capacity(calls),
         }
     }
 
@@ -455,7 +547,7 @@ impl VrrpSocketV4 {
     /// Sends every packet of `batch` (whole IPv4 packets, our header included) with
     /// `sendmmsg`, in order; the ones refused are added to `failures` (by index) and the
     /// others still go. Returns how many were sent.
-    pub fn send_batch(&self, batch: &SendBatch, failures: &mut Vec<BatchFailure>) -> usize {
+    pub fn send_batch(&self, batch: &mut SendBatch, failures: &mut Vec<BatchFailure>) -> usize {
         let ifindex = self.ifindex;
         send_batch_on(
             self.sock.as_raw_fd(),
@@ -476,20 +568,26 @@ impl VrrpSocketV4 {
     pub fn recv_batch(&self, batch: &mut RecvBatch) -> Result<usize> {
         batch.lens.clear();
         let slot = batch.slot;
-        let mut iovs: Vec<libc::iovec> = batch
-            .buf
-            .chunks_exact_mut(slot)
-            .map(|chunk| libc::iovec {
-                iov_base: chunk.as_mut_ptr().cast::<libc::c_void>(),
-                iov_len: chunk.len(),
-            })
-            .collect();
-        let mut hdrs: Vec<libc::mmsghdr> = iovs
-            .iter_mut()
-            .map(|iov| one_iov_msg(std::ptr::null_mut(), 0, iov))
-            .collect();
-        let count = libc::c_uint::try_from(hdrs.len().min(MAX_MMSG)).unwrap_or(1);
-        loop {
+        // Refilled in place: the vectors keep their capacity, so a receive allocates nothing.
+        let (iovs, hdrs) = (&mut batch.iovs, &mut batch.hdrs);
+        iovs.clear();
+        hdrs.clear();
+        iovs.extend(
+            batch
+                .buf
+                .chunks_exact_mut(slot)
+                .take(MAX_MMSG)
+                .map(|chunk| libc::iovec {
+                    iov_base: chunk.as_mut_ptr().cast::<libc::c_void>(),
+                    iov_len: chunk.len(),
+                }),
+        );
+        hdrs.extend(
+            iovs.iter_mut()
+                .map(|iov| one_iov_msg(std::ptr::null_mut(), 0, iov)),
+        );
+        let count = libc::c_uint::try_from(hdrs.len()).unwrap_or(1);
+        let received = loop {
             // SAFETY: `hdrs` holds `count` initialised mmsghdr, each pointing to one iovec of
             // `iovs` that covers a distinct, writable slot of `batch.buf`; all stay alive and
             // unmoved during the call. No timeout (null) and no address or control buffers.
@@ -507,15 +605,15 @@ impl VrrpSocketV4 {
                     batch
                         .lens
                         .extend(hdrs.iter().take(n).map(|h| h.msg_len as usize));
-                    return Ok(n);
+                    break Ok(n);
                 }
                 Err(_) => {
                     let err = std::io::Error::last_os_error();
                     match err.kind() {
                         std::io::ErrorKind::Interrupted => continue,
-                        std::io::ErrorKind::WouldBlock => return Ok(0),
+                        std::io::ErrorKind::WouldBlock => break Ok(0),
                         _ => {
-                            return Err(SysError::os(
+                            break Err(SysError::os(
                                 "recvmmsg VRRP IPv4",
                                 format!("ifindex {}", self.ifindex),
                                 err,
@@ -524,7 +622,11 @@ impl VrrpSocketV4 {
                     }
                 }
             }
-        }
+        };
+        // No pointer into the buffer outlives the call.
+        hdrs.clear();
+        iovs.clear();
+        received
     }
 }
 
@@ -644,7 +746,7 @@ impl VrrpSocketV6 {
     /// Sends every message of `batch` (checksum fields left for the kernel) with `sendmmsg`,
     /// in order; the ones refused are added to `failures` (by index) and the others still
     /// go. Returns how many were sent.
-    pub fn send_batch(&self, batch: &SendBatch, failures: &mut Vec<BatchFailure>) -> usize {
+    pub fn send_batch(&self, batch: &mut SendBatch, failures: &mut Vec<BatchFailure>) -> usize {
         let ifindex = self.ifindex;
         send_batch_on(
             self.sock.as_raw_fd(),
@@ -803,7 +905,7 @@ mod tests {
             batch.push(&loopback_packet(id), local);
         }
         let mut failures = Vec::new();
-        let sent = tx.send_batch(&batch, &mut failures);
+        let sent = tx.send_batch(&mut batch, &mut failures);
         assert_eq!(sent, 10);
         assert_eq!(failures.len(), 1);
         assert_eq!(failures[0].index, 1);

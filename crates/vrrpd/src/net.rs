@@ -265,8 +265,8 @@ impl Sockets {
             }
             failures.clear();
             match &open.sock {
-                VrrpSock::V4(s) => s.send_batch(&open.out, failures),
-                VrrpSock::V6(s) => s.send_batch(&open.out, failures),
+                VrrpSock::V4(s) => s.send_batch(&mut open.out, failures),
+                VrrpSock::V6(s) => s.send_batch(&mut open.out, failures),
             };
             for f in failures.iter() {
                 let Some((packet, dst)) = open.out.get(f.index) else {

@@ -6,8 +6,9 @@
 # floor with a classic socket filter on its sockets (what an early drop in the kernel would save).
 # Profiles of the backup, after the CPU rounds (each perturbs the process it watches):
 #   STRACE=1    strace -c -f of the backup's processes over SECS: syscalls per second
-#   CALLGRIND=1 the backup under callgrind (instrumentation switched on after SETTLE, for SECS):
-#               instructions of the VRRP child per advert received (N*SECS adverts)
+#   CALLGRIND=1 the backup under callgrind, twice (WARM s + SECS, WARM s + 3*SECS): instructions of
+#               the VRRP child per second of steady state and per advert received (N a second)
+# MASTER=floor sends the adverts with advert-floor.c instead (4 bursts a second, not spread out).
 # Usage: receive-floor.sh KEEPALIVED_RS_BINARY   (root; gcc; valgrind for CALLGRIND=1)
 source "$(dirname "$0")/../lib.sh"
 bench_init rxfl "$1"
@@ -58,13 +59,22 @@ child_of() { # $1 node: the VRRP child (the daemon's process with the highest pi
 gcc -O2 -Wall -o "$WORK/receive-floor" "$(dirname "$0")/receive-floor.c"
 lab_new 4; lab_node n1 1; lab_node n2 2
 write_conf "$WORK/n1" "$N" 150 MASTER; write_conf "$WORK/n2" "$N" 100 BACKUP
-daemon_start ours n1 "$WORK/n1"
-end=$(( $(date +%s) + 180 ))
-until [ "$(vips n1)" -ge "$N" ]; do
-  (( $(date +%s) < end )) || { echo "master holds $(vips n1) of $N VIPs" >&2; exit 1; }
-  sleep 0.2
-done
-echo "== $N instances, advert_int 1, $SECS s per measure, HZ $HZ"
+if [ "${MASTER:-ours}" = floor ]; then
+  # advert-floor.c: the same 1,000 adverts a second, as 4 bursts (one sendmmsg per interface).
+  gcc -O2 -o "$WORK/advert-floor" "$(dirname "$0")/advert-floor.c"
+  ip netns exec "$(ns_of n1)" "$WORK/advert-floor" & BG_PIDS+=("$!")
+  daemon_cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/${BG_PIDS[-1]}/stat"; }
+  master="advert-floor.c (4 bursts a second)"
+else
+  daemon_start ours n1 "$WORK/n1"
+  end=$(( $(date +%s) + 180 ))
+  until [ "$(vips n1)" -ge "$N" ]; do
+    (( $(date +%s) < end )) || { echo "master holds $(vips n1) of $N VIPs" >&2; exit 1; }
+    sleep 0.2
+  done
+  master="keepalived-rs"
+fi
+echo "== $N instances, advert_int 1, master $master, $SECS s per measure, HZ $HZ"
 floor() { # $1 label, [$2 BPF]
   ip netns exec "$(ns_of n2)" "$WORK/receive-floor" ${2:-} >"$WORK/floor.out" & local fp=$!
   sleep "$SETTLE"; measure "$1" "$fp"
@@ -89,21 +99,25 @@ for ((r = 1; r <= ROUNDS; r++)); do
   daemon_reap n2
 done
 if [ -n "${CALLGRIND:-}" ]; then
+  # Two runs under callgrind, WARM s then SECS or 3*SECS s of steady state before SIGTERM: the
+  # difference of the VRRP child's totals is the steady state's, start-up and shutdown cancel out
+  # (vgdb cannot reach a forked child's FIFOs here, so no switching the instrumentation on and off).
+  WARM=${WARM:-30}
   wrap="$WORK/callgrind-wrap"
-  printf '#!/bin/sh\nexec valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file=%s/cg.%%p "%s" "$@"\n' "$WORK" "$RS_BIN" >"$wrap"
-  chmod +x "$wrap"; real=$RS_BIN; RS_BIN=$wrap
-  daemon_start ours n2 "$WORK/n2"; RS_BIN=$real
-  sleep $((SETTLE * 4))
-  child=$(child_of n2)
-  TMPDIR=$WORK/n2 callgrind_control -i on "$child" >/dev/null
-  sleep "$SECS"
-  TMPDIR=$WORK/n2 callgrind_control -i off "$child" >/dev/null; TMPDIR=$WORK/n2 callgrind_control -d "$child" >/dev/null
-  kill -TERM "${DPID[n2]}"; for _ in $(seq 100); do [ -z "$(daemon_pids n2)" ] && break; sleep 0.1; done
-  daemon_reap n2
-  f=$(ls -t "$WORK"/cg."$child"* | head -n 1)
-  ir=$(callgrind_annotate "$f" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(/,/, "", $1); print $1; exit }')
-  echo "== callgrind, VRRP child $child over $SECS s: $ir instructions = $(awk -v i="$ir" -v n=$((N * SECS)) 'BEGIN { printf "%.0f", i / n }') per advert received"
-  callgrind_annotate --inclusive=no "$f" 2>/dev/null | sed -n '1,60p' >"$WORK/callgrind.txt"
-  if [ -n "${KEEP:-}" ]; then echo "   profile: $f"; fi
-  sed -n '/Ir/,$p' "$WORK/callgrind.txt" | head -n 40 | sed 's/^/   /'
+  printf '#!/bin/sh\nexec valgrind --tool=callgrind --callgrind-out-file=%s/cg.%%p "%s" "$@"\n' "$WORK" "$RS_BIN" >"$wrap"
+  chmod +x "$wrap"; real=$RS_BIN
+  declare -A IR=() FILE=()
+  for t in "$SECS" $((3 * SECS)); do
+    RS_BIN=$wrap; daemon_start ours n2 "$WORK/n2"; RS_BIN=$real
+    sleep "$WARM"; child=$(child_of n2); sleep "$t"
+    kill -TERM "${DPID[n2]}"; for _ in $(seq 200); do [ -z "$(daemon_pids n2)" ] && break; sleep 0.1; done
+    daemon_reap n2
+    FILE[$t]="$WORK/cg.$child"
+    IR[$t]=$(awk '$1 == "summary:" { print $2 }' "${FILE[$t]}")
+    echo "   callgrind: VRRP child $child, $WARM + $t s: ${IR[$t]} instructions"
+  done
+  long=$((3 * SECS))
+  echo "== callgrind, VRRP child: $(( (IR[$long] - IR[$SECS]) / (2 * SECS) )) instructions per second = $(( (IR[$long] - IR[$SECS]) / (2 * SECS * N) )) per advert received"
+  if [ -n "${KEEP:-}" ]; then echo "   profiles: ${FILE[$SECS]} ${FILE[$long]} (callgrind_annotate --inclusive=yes; compare the two)"; fi
+  callgrind_annotate --inclusive=no "${FILE[$long]}" 2>/dev/null | sed -n '/Ir/,$p' | sed -n '1,45p' | sed 's/^/   /' || true
 fi

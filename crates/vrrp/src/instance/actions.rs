@@ -6,6 +6,7 @@ use super::trackers::{TrackerKind, TrackerValue};
 use crate::advert::{Advert, AdvertHeader};
 use crate::timer::TimerId;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 /// An event for an instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,8 +80,9 @@ pub enum LogLevel {
 /// Something for the shell to do, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// Send this advert to the multicast group or every unicast peer.
-    SendAdvert(Advert),
+    /// Send this advert to the multicast group or every unicast peer (shared with the
+    /// instance, which sends the same advert again and again).
+    SendAdvert(Arc<Advert>),
     /// Add these virtual addresses (and, with `routes_and_rules`, the virtual routes and rules).
     AddVips {
         /// Advertised virtual addresses.

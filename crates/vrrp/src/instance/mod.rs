@@ -30,6 +30,7 @@ pub use trackers::{Effect, Tracker, TrackerKind, TrackerSet, TrackerValue};
 use crate::advert::{Advert, AdvertHeader, Version};
 use crate::timer::{self, Deadline, Time, TimerId, TimerKind, Timers};
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// One VRRP instance.
@@ -54,6 +55,9 @@ pub struct Instance {
     timers: Timers,
     stats: Stats,
     in_sync_group: bool,
+    /// The advert last sent, shared with the action that sends it: a MASTER sending the same
+    /// advert every interval allocates nothing.
+    last_advert: Option<Arc<Advert>>,
     /// Set when a MASTER heard a lower priority; the sync group repeats its members' GARPs.
     heard_lower: bool,
     /// Set by the sync group before each call: may this member become MASTER now?
@@ -85,6 +89,7 @@ impl Instance {
             timers: Timers::default(),
             stats: Stats::default(),
             in_sync_group: false,
+            last_advert: None,
             heard_lower: false,
             sync_permit: true,
             last_transition: Time::ZERO,
@@ -797,14 +802,31 @@ impl Instance {
         if priority == 0 {
             self.stats.pri_zero_sent += 1;
         }
-        out.push(Action::SendAdvert(Advert {
-            version: self.params.version,
-            vrid: self.params.vrid,
-            priority,
-            interval: self.params.advert_interval,
-            addrs: self.params.vips.clone(),
-            auth: self.params.auth.clone(),
-        }));
+        let p = &self.params;
+        let current = self.last_advert.as_ref().filter(|a| {
+            a.priority == priority
+                && a.version == p.version
+                && a.vrid == p.vrid
+                && a.interval == p.advert_interval
+                && a.auth == p.auth
+                && a.addrs == p.vips
+        });
+        let advert = match current {
+            Some(a) => Arc::clone(a),
+            None => {
+                let a = Arc::new(Advert {
+                    version: p.version,
+                    vrid: p.vrid,
+                    priority,
+                    interval: p.advert_interval,
+                    addrs: p.vips.clone(),
+                    auth: p.auth.clone(),
+                });
+                self.last_advert = Some(Arc::clone(&a));
+                a
+            }
+        };
+        out.push(Action::SendAdvert(advert));
     }
 
     fn push_garp(&self, repeat: u32, out: &mut Vec<Action>) {

@@ -8,7 +8,7 @@
 use keepalived_vrrp::instance::{Action, Input, InstanceParams, State};
 use keepalived_vrrp::sync_group::{Routed, Router, Source, SyncGroupParams, Target};
 use keepalived_vrrp::timer::{Time, TimerId};
-use keepalived_vrrp::{Advert, Version};
+use keepalived_vrrp::{AdvertHeader, Version};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
@@ -140,7 +140,7 @@ enum Event {
     Deliver {
         node: usize,
         epoch: u64,
-        advert: Advert,
+        advert: AdvertHeader,
         source: IpAddr,
     },
     Op(Op),
@@ -337,14 +337,7 @@ impl Sim {
                 source,
             } => {
                 if self.nodes[node].alive && self.nodes[node].epoch == epoch {
-                    self.call(
-                        node,
-                        Target::All,
-                        Input::Advert {
-                            advert: advert.header(),
-                            source,
-                        },
-                    );
+                    self.call(node, Target::All, Input::Advert { advert, source });
                 }
             }
             Event::Op(op) => self.apply(op),
@@ -420,7 +413,7 @@ impl Sim {
                         Event::Deliver {
                             node: m,
                             epoch,
-                            advert: advert.clone(),
+                            advert: advert.header(),
                             source: from,
                         },
                     );
