@@ -9,9 +9,10 @@
 //! Only a deadline moving EARLIER than its entry pushes a new entry; the old one is then
 //! superseded (its generation is no longer the slot's) and dropped when it surfaces. A
 //! backup hearing its master every second thus costs one store per advert, and one
-//! correction every Master_Down_Interval minus the shell's horizon. The heap is rebuilt
-//! from the slots when superseded entries outnumber the live ones, which bounds its size at
-//! twice the instance count (plus a little).
+//! correction every Master_Down_Interval minus the shell's horizon; when a horizon step
+//! surfaces many lagging entries at once, one rebuild corrects them all. The heap is also
+//! rebuilt from the slots when superseded entries outnumber the live ones, which bounds its
+//! size at twice the instance count (plus a little).
 
 use crate::timer::Time;
 
@@ -130,6 +131,10 @@ impl DeadlineQueue {
     /// asks with it, and the entries beyond stay lower bounds for later.
     pub fn first_by(&mut self, horizon: Time) -> Option<(Time, usize)> {
         let horizon = nanos(horizon);
+        // A shell's horizon mostly moves in steps (its one-second tick), and then many
+        // entries surface together: past this many corrections in one call, one rebuild
+        // (O(n)) is cheaper than the rest of them (O(log n) each).
+        let mut corrections_left = (self.heap.len() / 16).max(16);
         loop {
             let top = *self.heap.first()?;
             if top.nanos > horizon {
@@ -145,8 +150,13 @@ impl DeadlineQueue {
             }
             match slot.at {
                 Some(at) if slot.nanos == top.nanos => return Some((at, top.index as usize)),
+                Some(_) if corrections_left == 0 => {
+                    self.rebuild();
+                    corrections_left = usize::MAX;
+                }
                 Some(_) => {
                     // Moved later since it was pushed: the entry follows it down the heap.
+                    corrections_left -= 1;
                     let later = slot.nanos;
                     slot.queued_nanos = later;
                     if let Some(e) = self.heap.first_mut() {
