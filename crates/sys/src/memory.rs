@@ -44,6 +44,50 @@ pub fn release_free_heap() -> bool {
     unsafe { libc::malloc_trim(0) != 0 }
 }
 
+/// Size of a transparent huge page on x86-64 and most other platforms.
+const HUGE_PAGE: usize = 2 << 20;
+
+/// For a short-lived process that builds one large structure and exits (`-t` on a large
+/// configuration; never the daemon, whose heap would keep its high-water mark in huge pages):
+/// reserves `bytes` of heap in one step and asks for transparent huge pages on it, so tens of
+/// megabytes of small allocations fault in as a few dozen 2 MB pages instead of thousands of
+/// 4 kB ones. Blocks up to 32 MB come from that heap instead of mappings of their own, and
+/// nothing is given back before exit. Returns whether the kernel took the advice (with THP
+/// disabled the process simply runs on small pages).
+pub fn heap_in_huge_pages(bytes: usize) -> bool {
+    let tuned = [
+        (libc::M_MMAP_THRESHOLD, 32 << 20),
+        (libc::M_TRIM_THRESHOLD, libc::c_int::MAX),
+        (
+            libc::M_TOP_PAD,
+            libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX),
+        ),
+    ]
+    .into_iter()
+    // SAFETY: mallopt only changes glibc's allocator parameters; it takes no pointers.
+    .all(|(param, value)| unsafe { libc::mallopt(param, value) } == 1);
+    if !tuned {
+        return false;
+    }
+    // SAFETY: sbrk(0) only reads the current program break.
+    let before = unsafe { libc::sbrk(0) } as usize;
+    // A block larger than what is left of the heap makes glibc grow it, by the top pad as well;
+    // freed, it stays part of the heap (the trim threshold above). `black_box`: an allocation
+    // that is never used may be left out by the compiler.
+    drop(std::hint::black_box(Vec::<u8>::with_capacity(1 << 20)));
+    // SAFETY: as above.
+    let after = unsafe { libc::sbrk(0) } as usize;
+    let start = before.next_multiple_of(HUGE_PAGE);
+    let end = after - after % HUGE_PAGE;
+    if end <= start {
+        return false;
+    }
+    // SAFETY: [start, end) lies inside the heap glibc just grew, which stays mapped for the life
+    // of the process (no trimming); MADV_HUGEPAGE only sets how future faults there are served
+    // and changes no content.
+    unsafe { libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE) == 0 }
+}
+
 /// What [`release_clean_file_pages`] did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Released {

@@ -178,9 +178,18 @@ impl<'a> Engine<'a> {
         });
     }
 
+    /// Length of the main file's text (the lexer's output is sized for it).
+    fn main_text_len(&self) -> usize {
+        self.frames
+            .first()
+            .and_then(|f| f.file.as_ref())
+            .and_then(|f| self.sources.get(f.id))
+            .map_or(0, |f| f.text.len())
+    }
+
     /// Reads everything into lines.
     pub fn run(&mut self) -> Lexed {
-        let mut out = Lexed::default();
+        let mut out = Lexed::with_capacity_for(self.main_text_len());
         while let Some(buf) = self.next_line() {
             let split = split_braces(buf);
             if to_line(&split, &mut out, self.diags) {

@@ -208,6 +208,17 @@ impl Lexed {
             .collect()
     }
 
+    /// Room for the lines of `len` bytes of configuration text, estimated from typical
+    /// configurations (one word per 10 bytes, one line per 17): growing these lists one by one
+    /// would copy a large configuration's words a dozen times.
+    fn with_capacity_for(len: usize) -> Self {
+        Self {
+            text: String::with_capacity(len),
+            words: Vec::with_capacity(len / 8),
+            lines: Vec::with_capacity(len / 14),
+        }
+    }
+
     /// Takes the lexer's output apart for the parser: the text, and the word and line lists
     /// that [`Spans::tokens`] and [`LineSpans::lines`] turn into [`Token`]s and [`Line`]s
     /// borrowing that text. Unlike [`Lexed::tokens`] and [`Lexed::lines`], which copy, those

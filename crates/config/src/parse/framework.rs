@@ -169,7 +169,7 @@ pub struct Ctx {
     /// How many diagnostics are kept; the rest are only counted.
     pub limit: DiagnosticLimit,
     /// Names defined so far, per kind of block (see [`Ctx::define`]).
-    names: std::collections::HashMap<&'static str, std::collections::HashSet<String>>,
+    names: rustc_hash::FxHashMap<&'static str, rustc_hash::FxHashSet<String>>,
 }
 
 /// Builds the block tree from logical lines, reporting brace mismatches.
