@@ -52,7 +52,10 @@ impl VrrpSock {
 /// The open sockets with their poll tokens.
 #[derive(Debug, Default)]
 pub struct Sockets {
-    by_key: BTreeMap<SocketKey, Open>,
+    /// The open sockets, sorted by key (flushes go in that order).
+    by_key: Vec<(SocketKey, Open)>,
+    /// Where the last looked-up key was: consecutive adverts mostly use the same socket.
+    last_hit: std::cell::Cell<usize>,
     by_token: BTreeMap<Token, SocketKey>,
     next: usize,
     /// The instances of each (socket, VRID): a packet is validated only against those.
@@ -181,22 +184,20 @@ impl Sockets {
         }
         self.names = names;
         let wanted: BTreeSet<SocketKey> = plan.shells.iter().map(|s| s.socket).collect();
-        let stale: Vec<SocketKey> = self
-            .by_key
-            .keys()
-            .filter(|k| !wanted.contains(k))
-            .copied()
-            .collect();
-        for key in stale {
-            if let Some(open) = self.by_key.remove(&key) {
+        let mut kept = Vec::with_capacity(wanted.len());
+        for (key, open) in std::mem::take(&mut self.by_key) {
+            if wanted.contains(&key) {
+                kept.push((key, open));
+            } else {
                 let fd = open.sock.raw_fd();
                 let _ = registry.deregister(&mut SourceFd(&fd));
                 self.by_token.remove(&open.token);
             }
         }
+        self.by_key = kept;
         let mut errors = Vec::new();
         for key in wanted {
-            if self.by_key.contains_key(&key) {
+            if self.find(&key).is_some() {
                 continue;
             }
             match open(&key) {
@@ -211,7 +212,8 @@ impl Sockets {
                     }
                     self.by_token.insert(token, key);
                     let out = SendBatch::new();
-                    self.by_key.insert(key, Open { sock, token, out });
+                    let at = self.by_key.partition_point(|(k, _)| *k < key);
+                    self.by_key.insert(at, (key, Open { sock, token, out }));
                 }
                 Err(e) => errors.push(e),
             }
@@ -219,9 +221,27 @@ impl Sockets {
         errors
     }
 
+    /// Index of the socket `key` in `by_key`.
+    fn find(&self, key: &SocketKey) -> Option<usize> {
+        let last = self.last_hit.get();
+        if self.by_key.get(last).is_some_and(|(k, _)| k == key) {
+            return Some(last);
+        }
+        let at = self.by_key.binary_search_by(|(k, _)| k.cmp(key)).ok()?;
+        self.last_hit.set(at);
+        Some(at)
+    }
+
+    /// The open socket `key`.
+    fn get(&self, key: &SocketKey) -> Option<&Open> {
+        self.find(key)
+            .and_then(|i| self.by_key.get(i))
+            .map(|(_, open)| open)
+    }
+
     /// The descriptor of the socket `key`, if it is open (for the dump files).
     pub fn raw_fd(&self, key: &SocketKey) -> Option<std::os::fd::RawFd> {
-        self.by_key.get(key).map(|open| open.sock.raw_fd())
+        self.get(key).map(|open| open.sock.raw_fd())
     }
 
     /// The socket behind a poll token.
@@ -232,7 +252,7 @@ impl Sockets {
     /// Queues an advert for the socket `key`; it is sent by the next [`Sockets::flush`].
     /// Refused at once when no such socket is open or `dst` is of the other family.
     pub fn queue(&mut self, key: &SocketKey, packet: &[u8], dst: IpAddr) -> Result<(), String> {
-        let Some(open) = self.by_key.get_mut(key) else {
+        let Some((_, open)) = self.find(key).and_then(|i| self.by_key.get_mut(i)) else {
             return Err(format!("no socket open for {key:?}"));
         };
         match (&open.sock, dst) {
@@ -305,7 +325,7 @@ impl Sockets {
         touched: &mut Vec<usize>,
         out: &mut Vec<Routed>,
     ) {
-        let Some(open) = self.by_key.get(key) else {
+        let Some((_, open)) = self.find(key).and_then(|i| self.by_key.get(i)) else {
             return;
         };
         let empty = VridIndex::default();
