@@ -366,7 +366,8 @@ impl Checker {
             ToChild::Shutdown => self.stopping = true,
             ToChild::TrackUpdate { .. }
             | ToChild::TrackerUpdate { .. }
-            | ToChild::Resume { .. } => {
+            | ToChild::Resume { .. }
+            | ToChild::PrepareReload => {
                 log::debug!("IPC: a VRRP-only message reached the checker; ignored");
             }
         }

@@ -158,6 +158,7 @@ fn variant(msg: &ToChild) -> &'static str {
         ToChild::TrackUpdate { .. } => "TrackUpdate",
         ToChild::TrackerUpdate { .. } => "TrackerUpdate",
         ToChild::Resume { .. } => "Resume",
+        ToChild::PrepareReload => "PrepareReload",
     }
 }
 

@@ -79,6 +79,11 @@ pub enum ToChild {
         /// One entry per instance, as last reported with `InstanceState`.
         last_states: Vec<InstanceStatus>,
     },
+    /// VRRP child only: a SIGHUP arrived and the parent is reading the new configuration. The
+    /// child takes what a reload needs from the kernel (the link and address dump) now, on
+    /// the other core, instead of after `Reload` arrives. No answer; a refused reload sends
+    /// nothing more.
+    PrepareReload,
 }
 
 /// Which dump a [`ToChild::Dump`] asks for.

@@ -69,6 +69,7 @@ fn to_child() -> impl Strategy<Value = ToChild> {
         }),
         prop::collection::vec(instance_status(), 0..4)
             .prop_map(|last_states| ToChild::Resume { last_states }),
+        Just(ToChild::PrepareReload),
     ]
 }
 

@@ -196,6 +196,7 @@ fn every_to_child(config: &Config) -> Vec<ToChild> {
         ToChild::Resume {
             last_states: vec![],
         },
+        ToChild::PrepareReload,
     ]
 }
 

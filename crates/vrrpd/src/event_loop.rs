@@ -67,6 +67,9 @@ const RX_SLOT_LEN: usize = 2048;
 const SHED_AFTER_BURST: Duration = Duration::from_secs(5);
 /// Capacity of the IPC output buffer kept once it is empty.
 const OUT_RETAINED: usize = 64 * 1024;
+/// How long a link and address dump taken on `PrepareReload` is kept for the `Reload`: past
+/// this the parent refused the new configuration (or is very slow) and the memory goes.
+const PREPARED_TTL: Duration = Duration::from_secs(10);
 
 /// How early an advert timer may fire to join the wake-up of an earlier timer: 1 ms, or a
 /// sixteenth of the advert interval when that is less (625 µs at the smallest, 10 ms).
@@ -235,6 +238,10 @@ pub struct Daemon {
     /// transitions, GARPs and notifications that follow one run code the steady state does
     /// not.
     shed_at: Option<Instant>,
+    /// The links and addresses dumped on `PrepareReload`, while the parent read the new
+    /// configuration, and when. Any netlink notification since makes it stale (dropped), so
+    /// a reload plans with what the kernel holds, as with a dump taken at the `Reload`.
+    prepared: Option<(Snapshot, Instant)>,
 }
 
 /// The running configuration in the compact form the parent sent it (a bincode payload of
@@ -456,6 +463,7 @@ impl Daemon {
             alerts: crate::alert::Alerts::new(config),
             retired_plan: None,
             shed_at: None,
+            prepared: None,
         };
         for e in d.sys.sockets.sync(d.poll.registry(), &d.plan) {
             log::error!("{e}");
@@ -653,9 +661,13 @@ impl Daemon {
             Ok(ev) => ev,
             Err(e) => {
                 log::warn!("netlink monitor: {e}");
+                self.prepared = None;
                 return;
             }
         };
+        if !events.is_empty() {
+            self.prepared = None;
+        }
         for ev in events {
             match ev {
                 NetEvent::LinkChanged(link) => self.on_link(link.index, link.up && link.running),
@@ -810,6 +822,7 @@ impl Daemon {
                 log::warn!("IPC: unexpected Hello/Start ignored");
             }
             ToChild::Resume { last_states } => self.start(Some(&last_states)),
+            ToChild::PrepareReload => self.prepare_reload(),
             ToChild::Reload { config } => {
                 let mut stages = keepalived_sys::stages::Stages::start();
                 let warnings = self.reload_timed(&config, &mut stages);
@@ -909,7 +922,7 @@ impl Daemon {
         stages: &mut keepalived_sys::stages::Stages,
     ) -> Vec<String> {
         log::info!("Reloading");
-        let snapshot = match Snapshot::take(&mut self.sys.rtnl) {
+        let snapshot = match self.reload_snapshot() {
             Ok(s) => s,
             Err(e) => return vec![format!("netlink dump: {e}")],
         };
@@ -1017,6 +1030,34 @@ impl Daemon {
                 log::error!("reload refused: {e}");
                 vec![e.to_string()]
             }
+        }
+    }
+
+    /// `PrepareReload`: dumps links and addresses now, while the parent parses, so that the
+    /// `Reload` finds them ready. Without a netlink monitor nothing would say when the dump
+    /// went stale, so none is kept.
+    fn prepare_reload(&mut self) {
+        self.prepared = None;
+        if self.monitor.is_none() {
+            return;
+        }
+        // Changes already announced are handled first; the dump then matches what follows.
+        self.on_net_events();
+        match Snapshot::take(&mut self.sys.rtnl) {
+            Ok(snap) => self.prepared = Some((snap, Instant::now())),
+            Err(e) => log::debug!("netlink dump for the coming reload: {e}"),
+        }
+    }
+
+    /// The links and addresses a reload plans with: the dump `PrepareReload` took if no
+    /// netlink notification has arrived since (pending ones are read now), else a new one.
+    fn reload_snapshot(&mut self) -> Result<Snapshot, String> {
+        if self.prepared.is_some() {
+            self.on_net_events();
+        }
+        match self.prepared.take() {
+            Some((snap, at)) if at.elapsed() < PREPARED_TTL => Ok(snap),
+            _ => Snapshot::take(&mut self.sys.rtnl),
         }
     }
 
@@ -1178,6 +1219,13 @@ impl Daemon {
             }
             if now >= self.next_tick {
                 self.next_tick = now + TICK;
+                if self
+                    .prepared
+                    .as_ref()
+                    .is_some_and(|(_, at)| now >= *at + PREPARED_TTL)
+                {
+                    self.prepared = None;
+                }
                 if self.started {
                     self.poll_files(false);
                 }

@@ -23,6 +23,7 @@ impl Supervisor<'_> {
         }
         info!("Reloading ...");
         let mut stages = keepalived_sys::stages::Stages::start();
+        self.prepare_vrrp_reload();
         self.notifier.reloading();
         let loaded = load_config(&self.opts, self.host);
         stages.lap("parse");
@@ -123,10 +124,24 @@ impl Supervisor<'_> {
         }
         stages.lap("keep");
         log::debug!("reload stages (ms): {}", stages.summary());
-        // The old config and the parse's temporaries are freed: give their pages back.
-        super::shed_unused_memory();
+        // The old config and the parse's temporaries are freed; their pages go back once the
+        // children have answered (`reload_complete`), so the trim does not take CPU from the
+        // VRRP child while it applies the reload.
         if self.reloads.started(sent) {
             self.reload_complete();
+        }
+    }
+
+    /// Lets the VRRP child dump the kernel's links and addresses while this process reads
+    /// the new configuration: the dump then runs on the other core, not after the `Reload`.
+    fn prepare_vrrp_reload(&mut self) {
+        let vrrp = self
+            .slots
+            .iter_mut()
+            .filter(|s| s.kind == ChildKind::Vrrp && s.pid.is_some())
+            .find_map(|s| s.channel.as_mut());
+        if let Some(ch) = vrrp {
+            ch.send(&ToChild::PrepareReload);
         }
     }
 
@@ -142,9 +157,10 @@ impl Supervisor<'_> {
 
     fn reload_complete(&mut self) {
         info!("Reload complete");
-        self.shed_at = Some(Instant::now() + super::SHED_AFTER_BURST);
         self.notifier
             .ready(self.parent_pid.unsigned_abs(), "Reload complete");
+        super::shed_unused_memory();
+        self.shed_at = Some(Instant::now() + super::SHED_AFTER_BURST);
     }
 
     /// Child `idx` finished its part of a reload (answered or died).
