@@ -8,6 +8,7 @@
 #   STRACE=1    strace -c -f of the backup's processes over SECS: syscalls per second
 #   CALLGRIND=1 the backup under callgrind, twice (WARM s + SECS, WARM s + 3*SECS): instructions of
 #               the VRRP child per second of steady state and per advert received (N a second)
+#   CALLGRIND_MASTER=1  the same for the master (after the rest): instructions per advert sent
 # MASTER=floor sends the adverts with advert-floor.c instead (4 bursts a second, not spread out).
 # Usage: receive-floor.sh KEEPALIVED_RS_BINARY   (root; gcc; valgrind for CALLGRIND=1)
 source "$(dirname "$0")/../lib.sh"
@@ -42,15 +43,24 @@ oncpu_ns() { # pids... -> time on CPU of all their threads (ns, schedstat)
   done
   echo "$s"
 }
+wakeups() { # pids... -> voluntary context switches of all their threads (one per sleep)
+  local s=0 p t v
+  for p in "$@"; do
+    for t in /proc/"$p"/task/*/status; do
+      v=$(awk '/^voluntary_ctxt_switches:/ {print $2}' "$t" 2>/dev/null || echo 0); s=$((s + ${v:-0}))
+    done
+  done
+  echo "$s"
+}
 measure() { # $1 label, pids... : CPU of those processes and of the master over SECS
   local label=$1; shift
-  local u0 s0 u1 s1 m0 m1 l0 l1 n0 n1
-  read -r u0 s0 < <(ticks "$@"); n0=$(oncpu_ns "$@"); m0=$(daemon_cpu_ticks n1); l0=$(cut -d' ' -f1-3 /proc/loadavg)
+  local u0 s0 u1 s1 m0 m1 l0 l1 n0 n1 w0 w1
+  read -r u0 s0 < <(ticks "$@"); n0=$(oncpu_ns "$@"); w0=$(wakeups "$@"); m0=$(daemon_cpu_ticks n1); l0=$(cut -d' ' -f1-3 /proc/loadavg)
   sleep "$SECS"
-  read -r u1 s1 < <(ticks "$@"); n1=$(oncpu_ns "$@"); m1=$(daemon_cpu_ticks n1); l1=$(cut -d' ' -f1-3 /proc/loadavg)
-  printf '%-22s %s %% (user %s %%, system %s %%; schedstat %s %%)   master %s %%   load %s -> %s\n' "$label" \
+  read -r u1 s1 < <(ticks "$@"); n1=$(oncpu_ns "$@"); w1=$(wakeups "$@"); m1=$(daemon_cpu_ticks n1); l1=$(cut -d' ' -f1-3 /proc/loadavg)
+  printf '%-22s %s %% (user %s %%, system %s %%; schedstat %s %%; %s wake-ups/s)   master %s %%   load %s -> %s\n' "$label" \
     "$(pct $((u1 - u0 + s1 - s0)))" "$(pct $((u1 - u0)))" "$(pct $((s1 - s0)))" \
-    "$(awk -v d=$((n1 - n0)) -v s="$SECS" 'BEGIN { printf "%.3f", d / s / 1e7 }')" "$(pct $((m1 - m0)))" "$l0" "$l1"
+    "$(awk -v d=$((n1 - n0)) -v s="$SECS" 'BEGIN { printf "%.3f", d / s / 1e7 }')" "$(( (w1 - w0) / SECS ))" "$(pct $((m1 - m0)))" "$l0" "$l1"
 }
 child_of() { # $1 node: the VRRP child (the daemon's process with the highest pid)
   daemon_pids "$1" | tr ' ' '\n' | grep . | sort -n | tail -n 1
@@ -98,26 +108,34 @@ for ((r = 1; r <= ROUNDS; r++)); do
   kill -TERM "${DPID[n2]}"; for _ in $(seq 50); do [ -z "$(daemon_pids n2)" ] && break; sleep 0.1; done
   daemon_reap n2
 done
-if [ -n "${CALLGRIND:-}" ]; then
+callgrind_runs() { # $1 node, $2 what its VRRP child does per second ("advert received" / "advert sent")
   # Two runs under callgrind, WARM s then SECS or 3*SECS s of steady state before SIGTERM: the
   # difference of the VRRP child's totals is the steady state's, start-up and shutdown cancel out
   # (vgdb cannot reach a forked child's FIFOs here, so no switching the instrumentation on and off).
-  WARM=${WARM:-30}
-  wrap="$WORK/callgrind-wrap"
+  local node=$1 what=$2 t child long=$((3 * SECS)) real=$RS_BIN
+  local wrap="$WORK/callgrind-wrap"
   printf '#!/bin/sh\nexec valgrind --tool=callgrind --callgrind-out-file=%s/cg.%%p "%s" "$@"\n' "$WORK" "$RS_BIN" >"$wrap"
-  chmod +x "$wrap"; real=$RS_BIN
+  chmod +x "$wrap"
   declare -A IR=() FILE=()
-  for t in "$SECS" $((3 * SECS)); do
-    RS_BIN=$wrap; daemon_start ours n2 "$WORK/n2"; RS_BIN=$real
-    sleep "$WARM"; child=$(child_of n2); sleep "$t"
-    kill -TERM "${DPID[n2]}"; for _ in $(seq 200); do [ -z "$(daemon_pids n2)" ] && break; sleep 0.1; done
-    daemon_reap n2
+  for t in "$SECS" "$long"; do
+    RS_BIN=$wrap; daemon_start ours "$node" "$WORK/$node"; RS_BIN=$real
+    sleep "$WARM"; child=$(child_of "$node"); sleep "$t"
+    kill -TERM "${DPID[$node]}"; for _ in $(seq 200); do [ -z "$(daemon_pids "$node")" ] && break; sleep 0.1; done
+    daemon_reap "$node"
     FILE[$t]="$WORK/cg.$child"
     IR[$t]=$(awk '$1 == "summary:" { print $2 }' "${FILE[$t]}")
-    echo "   callgrind: VRRP child $child, $WARM + $t s: ${IR[$t]} instructions"
+    echo "   callgrind: $node's VRRP child $child, $WARM + $t s: ${IR[$t]} instructions"
   done
-  long=$((3 * SECS))
-  echo "== callgrind, VRRP child: $(( (IR[$long] - IR[$SECS]) / (2 * SECS) )) instructions per second = $(( (IR[$long] - IR[$SECS]) / (2 * SECS * N) )) per advert received"
-  if [ -n "${KEEP:-}" ]; then echo "   profiles: ${FILE[$SECS]} ${FILE[$long]} (callgrind_annotate --inclusive=yes; compare the two)"; fi
-  callgrind_annotate --inclusive=no "${FILE[$long]}" 2>/dev/null | sed -n '/Ir/,$p' | sed -n '1,45p' | sed 's/^/   /' || true
+  echo "== callgrind, $node's VRRP child: $(( (IR[$long] - IR[$SECS]) / (2 * SECS) )) instructions per second = $(( (IR[$long] - IR[$SECS]) / (2 * SECS * N) )) per $what"
+  if [ -n "${KEEP:-}" ]; then echo "   profiles: ${FILE[$SECS]} ${FILE[$long]} (the difference is the steady state)"; fi
+}
+WARM=${WARM:-30}
+if [ -n "${CALLGRIND:-}" ]; then
+  callgrind_runs n2 "advert received"
+fi
+if [ -n "${CALLGRIND_MASTER:-}" ] && [ "${MASTER:-ours}" = ours ]; then
+  # The master under callgrind, the backup absent (it only listens while the master is up).
+  kill -TERM "${DPID[n1]}"; for _ in $(seq 100); do [ -z "$(daemon_pids n1)" ] && break; sleep 0.1; done
+  daemon_reap n1
+  WARM=$((WARM > 60 ? WARM : 60)) callgrind_runs n1 "advert sent"
 fi
