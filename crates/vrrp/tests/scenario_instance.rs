@@ -719,3 +719,23 @@ fn priority_changes_reach_the_fifo() {
         "INSTANCE \"VI_1\" MASTER_PRIORITY 90\n".into()
     )));
 }
+
+// keepalived's reload advert (`send_reload_advert_thread`): when the SIGHUP arrives a MASTER
+// sends one advert, a BACKUP nothing. A reload that changes nothing for a MASTER then sends
+// nothing more and keeps its advert timer's phase; a changed one still advertises first.
+#[test]
+fn reload_advert_then_unchanged_reload_is_silent() {
+    let (mut inst, at) = master(params(100));
+    let deadline = inst.next_deadline();
+    let out = inst.handle(at + SEC / 4, Input::ReloadAdvert);
+    assert_eq!(kinds(&out), vec!["advert"]);
+    assert_eq!(inst.next_deadline(), deadline);
+    let out = inst.handle(at + SEC / 2, Input::Reload(Box::new(params(100))));
+    assert!(out.is_empty(), "{out:?}");
+    assert_eq!(inst.next_deadline(), deadline);
+    let out = inst.handle(at + SEC / 2, Input::Reload(Box::new(params(120))));
+    assert!(kinds(&out).contains(&"advert"), "{out:?}");
+
+    let mut backup = started(params(100));
+    assert!(backup.handle(SEC / 4, Input::ReloadAdvert).is_empty());
+}

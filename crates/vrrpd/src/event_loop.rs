@@ -1033,11 +1033,18 @@ impl Daemon {
         }
     }
 
-    /// `PrepareReload`: dumps links and addresses now, while the parent parses, so that the
-    /// `Reload` finds them ready. Without a netlink monitor nothing would say when the dump
+    /// `PrepareReload`: sends the reload adverts, and dumps links and addresses now, while
+    /// the parent parses, so that the `Reload` finds them ready. Without a netlink monitor nothing would say when the dump
     /// went stale, so none is kept.
     fn prepare_reload(&mut self) {
         self.prepared = None;
+        // keepalived's reload advert: every MASTER announces itself before the reload's work
+        // (here while the parent parses), and an unchanged one sends nothing more at the
+        // `Reload`.
+        if self.started {
+            self.handle(Target::All, Input::ReloadAdvert);
+            self.sys.sockets.flush();
+        }
         if self.monitor.is_none() {
             return;
         }

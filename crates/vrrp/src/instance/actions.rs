@@ -45,6 +45,9 @@ pub enum Input {
     },
     /// Somebody else deleted one of our virtual addresses.
     VipRemoved(IpAddr),
+    /// SIGHUP arrived, the new configuration is being read: a MASTER sends one advert now
+    /// (keepalived's `send_reload_advert_thread`), so backups hear from it during the reload.
+    ReloadAdvert,
     /// SIGHUP: new parameters for this (matched) instance; the state is kept.
     Reload(Box<InstanceParams>),
     /// SIGTERM: leave gracefully.

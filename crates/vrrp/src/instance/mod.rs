@@ -192,6 +192,11 @@ impl Instance {
                 self.apply_faults(now, out);
             }
             Input::VipRemoved(addr) => self.on_vip_removed(now, addr, out),
+            Input::ReloadAdvert => {
+                if self.state == State::Master {
+                    self.send_advert(self.effective_priority, out);
+                }
+            }
             Input::Reload(params) => self.reload(now, *params, out),
             Input::Shutdown => self.shutdown(now, out),
         }
@@ -539,6 +544,8 @@ impl Instance {
     }
 
     fn reload(&mut self, now: Time, params: InstanceParams, out: &mut Vec<Action>) {
+        let same_params = params == self.params;
+        let (priority_before, interval_before) = (self.effective_priority, self.master_adver_int);
         let old = std::mem::replace(&mut self.params, params);
         self.trackers = self.trackers.reloaded(&self.params.trackers);
         self.faults.tracker = self.trackers.faulted();
@@ -546,7 +553,13 @@ impl Instance {
             self.master_adver_int = self.params.advert_interval;
         }
         self.update_priority(now, out);
-        if self.state == State::Master {
+        // An unchanged MASTER's advert would repeat the last one (and the one sent when the
+        // SIGHUP arrived, `Input::ReloadAdvert`): its advert timer keeps its phase, so a
+        // reload of thousands of unchanged instances does not burst thousands of adverts.
+        let unchanged = same_params
+            && self.effective_priority == priority_before
+            && self.master_adver_int == interval_before;
+        if self.state == State::Master && !unchanged {
             // One advert first, carrying the new address list; then only the differences.
             self.send_advert(self.effective_priority, out);
             let removed = difference(&old.vips, &self.params.vips);
