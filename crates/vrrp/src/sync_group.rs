@@ -227,6 +227,19 @@ impl Router {
         groups: Vec<SyncGroupParams>,
     ) -> Result<ReloadOutcome, RouterError> {
         let matches = self.reload_matches(&instances);
+        self.reload_matched(now, instances, groups, &matches)
+    }
+
+    /// [`Router::reload`] with the matches the caller already took from
+    /// [`Router::reload_matches`] for these `instances` (a shell needs them too, and they
+    /// hash every instance's key).
+    pub fn reload_matched(
+        &mut self,
+        now: Time,
+        instances: Vec<InstanceParams>,
+        groups: Vec<SyncGroupParams>,
+        matches: &[Option<usize>],
+    ) -> Result<ReloadOutcome, RouterError> {
         let mut next = Router::new(instances, groups)?;
         let mut old: Vec<Option<Instance>> = std::mem::take(&mut self.instances)
             .into_iter()

@@ -972,7 +972,7 @@ impl Daemon {
         let now = self.now();
         let groups = plan.groups.clone();
         let old_plan = std::mem::replace(&mut self.plan, plan);
-        match self.router.reload(now, instances, groups) {
+        match self.router.reload_matched(now, instances, groups, &matches) {
             Ok(outcome) => {
                 stages.lap("core reload");
                 self.timers.refresh_all(&self.router);

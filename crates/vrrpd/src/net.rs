@@ -24,7 +24,7 @@ use keepalived_vrrp::timer::Time;
 use mio::unix::SourceFd;
 use mio::{Interest, Registry, Token};
 use reject_log::{Class, LogSink, RejectLog};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::os::fd::AsRawFd;
 
@@ -60,13 +60,46 @@ pub struct Sockets {
     next: usize,
     /// The instances of each (socket, VRID): a packet is validated only against those.
     index: Index,
-    /// The instance names of each (socket, VRID), for the log line of a failed send.
-    names: HashMap<(SocketKey, u8), String>,
+    /// The instance names, for the log line of a failed send.
+    names: ShellNames,
     /// Rate limiter of the rejected adverts' log lines.
     rejects: RejectLog,
     /// Adverts queued on all sockets, so a flush with nothing queued costs nothing.
     queued: usize,
     failures: Vec<BatchFailure>,
+}
+
+/// Every instance's name in one buffer (one allocation for any number of instances).
+#[derive(Debug, Default)]
+struct ShellNames {
+    text: String,
+    /// Where each instance's name ends in `text`, in plan order.
+    ends: Vec<usize>,
+}
+
+impl ShellNames {
+    fn of(plan: &Plan) -> Self {
+        let len = plan.shells.iter().map(|s| s.name.len()).sum();
+        let mut names = ShellNames {
+            text: String::with_capacity(len),
+            ends: Vec::with_capacity(plan.shells.len()),
+        };
+        for shell in &plan.shells {
+            names.text.push_str(&shell.name);
+            names.ends.push(names.text.len());
+        }
+        names
+    }
+
+    /// The name of instance `i`.
+    fn get(&self, i: usize) -> Option<&str> {
+        let end = *self.ends.get(i)?;
+        let start = match i.checked_sub(1) {
+            Some(before) => *self.ends.get(before)?,
+            None => 0,
+        };
+        self.text.get(start..end)
+    }
 }
 
 /// One open socket and its token.
@@ -102,11 +135,22 @@ pub type Index = HashMap<SocketKey, VridIndex>;
 /// Builds the (socket, VRID) index of `plan`.
 pub fn index(plan: &Plan) -> Index {
     let mut idx: Index = HashMap::new();
+    // Instances on one socket mostly follow each other in a configuration: one map lookup
+    // per run of them, not per instance.
+    let mut run: Option<(SocketKey, Vec<(u8, usize)>)> = None;
     for (i, shell) in plan.shells.iter().enumerate() {
-        idx.entry(shell.socket)
-            .or_default()
-            .pairs
-            .push((shell.rx.vrid, i));
+        match &mut run {
+            Some((key, pairs)) if *key == shell.socket => pairs.push((shell.rx.vrid, i)),
+            _ => {
+                if let Some((key, pairs)) = run.take() {
+                    idx.entry(key).or_default().pairs.extend(pairs);
+                }
+                run = Some((shell.socket, vec![(shell.rx.vrid, i)]));
+            }
+        }
+    }
+    if let Some((key, pairs)) = run {
+        idx.entry(key).or_default().pairs.extend(pairs);
     }
     for vrids in idx.values_mut() {
         vrids.pairs.sort_unstable();
@@ -174,19 +218,13 @@ impl Sockets {
     pub fn sync(&mut self, registry: &Registry, plan: &Plan) -> Vec<String> {
         self.flush();
         self.index = index(plan);
-        let mut names: HashMap<(SocketKey, u8), String> = HashMap::new();
-        for shell in &plan.shells {
-            let entry = names.entry((shell.socket, shell.rx.vrid)).or_default();
-            if !entry.is_empty() {
-                entry.push_str(", ");
-            }
-            entry.push_str(&shell.name);
-        }
-        self.names = names;
-        let wanted: BTreeSet<SocketKey> = plan.shells.iter().map(|s| s.socket).collect();
+        self.names = ShellNames::of(plan);
+        // A handful of sockets for any number of instances: the index already has them.
+        let mut wanted: Vec<SocketKey> = self.index.keys().copied().collect();
+        wanted.sort_unstable();
         let mut kept = Vec::with_capacity(wanted.len());
         for (key, open) in std::mem::take(&mut self.by_key) {
-            if wanted.contains(&key) {
+            if wanted.binary_search(&key).is_ok() {
                 kept.push((key, open));
             } else {
                 let fd = open.sock.raw_fd();
@@ -293,7 +331,12 @@ impl Sockets {
                     continue;
                 };
                 let vrid = advert_vrid(key.family, packet);
-                match vrid.and_then(|v| self.names.get(&(*key, v))) {
+                let names = vrid.and_then(|v| {
+                    let shells = self.index.get(key)?.candidates(v);
+                    let names: Vec<&str> = shells.filter_map(|i| self.names.get(i)).collect();
+                    (!names.is_empty()).then(|| names.join(", "))
+                });
+                match names {
                     Some(name) => log::warn!("({name}) cannot send advert to {dst}: {}", f.error),
                     None => log::warn!(
                         "(VRID {}) cannot send advert to {dst}: {}",
@@ -471,6 +514,52 @@ mod tests {
     use keepalived_vrrp::{Advert, Auth, Version};
     use std::net::Ipv4Addr;
     use std::time::Duration;
+
+    // Instances on two interfaces, interleaved: the index groups them by socket and VRID in
+    // plan order, and each name is found again by its instance number.
+    #[test]
+    fn index_and_names_of_interleaved_instances() {
+        let mut text = String::new();
+        for (i, (ifname, vrid)) in [("a", 1), ("b", 1), ("a", 2), ("a", 1), ("b", 3)]
+            .iter()
+            .enumerate()
+        {
+            text.push_str(&format!(
+                "vrrp_instance N{i} {{\n interface {ifname}\n virtual_router_id {vrid}\n virtual_ipaddress {{\n 192.0.2.{}\n }}\n}}\n",
+                i + 1
+            ));
+        }
+        let loaded = load_str("t.conf", &text, &LoadOptions::default(), &AssumeAll);
+        let lookup = |name: &str| {
+            Some(InterfaceInfo {
+                index: if name == "a" { 2 } else { 3 },
+                primary_v4: Some(Ipv4Addr::new(192, 0, 2, 1)),
+                ..InterfaceInfo::default()
+            })
+        };
+        let p = plan(&loaded.config, &lookup, PlanOptions::default());
+        let idx = index(&p);
+        assert_eq!(idx.len(), 2);
+        let on_a = &idx[&p.shells[0].socket];
+        assert_eq!(on_a.candidates(1).collect::<Vec<_>>(), vec![0, 3]);
+        assert_eq!(on_a.candidates(2).collect::<Vec<_>>(), vec![2]);
+        let on_b = &idx[&p.shells[1].socket];
+        assert_eq!(on_b.candidates(3).collect::<Vec<_>>(), vec![4]);
+        assert_eq!(on_b.candidates(2).count(), 0);
+        let names = ShellNames::of(&p);
+        let all: Vec<_> = (0..6).map(|i| names.get(i)).collect();
+        assert_eq!(
+            all,
+            vec![
+                Some("N0"),
+                Some("N1"),
+                Some("N2"),
+                Some("N3"),
+                Some("N4"),
+                None
+            ]
+        );
+    }
 
     #[test]
     fn adverts_reach_their_instance_and_errors_are_counted() {
