@@ -54,7 +54,7 @@ for ((run = 1; run <= N; run++)); do
     daemon_kill9 n2 >/dev/null
     tv=$("${TOOL[@]}" addr "$d/mon.txt" $VIP added --after "$tk")
     last=$("${TOOL[@]}" adverts "$d/cap.pcap" --src "$(addr_of 1)" --before "$tk" | tail -n 1 | cut -d' ' -f1)
-    first=$("${TOOL[@]}" adverts "$d/cap.pcap" --src "$(addr_of 2)" --after "$tk" | head -n 1 | cut -d' ' -f1)
+    first=$("${TOOL[@]}" adverts "$d/cap.pcap" --src "$(addr_of 2)" --after "$tk" | sed -n 1p | cut -d' ' -f1)
     o=$(awk -v l="${last:-none}" -v v="$tv" -v m=$MASTER_DOWN_MS 'BEGIN { if (l == "none" || v == "none") print "none"; else printf "%.3f\n", (v - l) * 1000 - m }')
     h=$(awk -v l="${last:-none}" -v f="${first:-none}" -v m=$MASTER_DOWN_MS 'BEGIN { if (l == "none" || f == "none") print "none"; else printf "%.3f\n", (f - l) * 1000 - m }')
     k=$(ms_between "$tk" "$tv")

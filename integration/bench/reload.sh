@@ -112,7 +112,8 @@ run_one() { # $1 label, $2 binary -> appends "label reload_ms new_vip_ms lost mi
   kill "$mon" 2>/dev/null || true; wait "$mon" 2>/dev/null || true
   local lost min
   lost=$(grep 'Deleted' "$dir/mon.log" | grep -E 'inet 10\.10[0-9]\.' | grep -vc 'inet 10\.100\.1\.1/' || true)
-  min=$(sort -n "$dir/poll.log" | head -1)
+  # sed, not head: head leaves after one line and sort, still writing, would die of SIGPIPE (exit 141 with pipefail)
+  min=$(sort -n "$dir/poll.log" | sed -n 1p)
   kill -TERM "$pid" 2>/dev/null || true
   for _ in $(seq 100); do kill -0 "$daemon" 2>/dev/null || break; sleep 0.1; done
   kill -9 "$daemon" 2>/dev/null || true
