@@ -96,6 +96,8 @@ pub(crate) struct Engine<'a> {
     exhausted: bool,
     /// The buffer of the last line done with, for the next physical line.
     spare: Vec<u8>,
+    /// Whether plain lines take the short way ([`super::plain`]).
+    plain_lines: bool,
 }
 
 fn absolute_dir(dir: &Path) -> PathBuf {
@@ -145,6 +147,7 @@ impl<'a> Engine<'a> {
             bytes_left: opts.limits.max_bytes,
             exhausted: false,
             spare: Vec::new(),
+            plain_lines: super::plain_lines_allowed(),
         }
     }
 
@@ -190,7 +193,13 @@ impl<'a> Engine<'a> {
     /// Reads everything into lines.
     pub fn run(&mut self) -> Lexed {
         let mut out = Lexed::with_capacity_for(self.main_text_len());
-        while let Some(buf) = self.next_line() {
+        loop {
+            if self.plain_lines && self.read_plain(&mut out) {
+                continue;
+            }
+            let Some(buf) = self.next_line() else {
+                break;
+            };
             let split = split_braces(buf);
             if to_line(&split, &mut out, self.diags) {
                 self.watch_include_check(&out);
@@ -532,6 +541,55 @@ impl<'a> Engine<'a> {
                     }
                 }
                 line
+            }
+        }
+    }
+
+    /// Appends the next line of the current file to `out` if it is plain ([`super::plain`])
+    /// and nothing else is pending (text after a brace, a generator, a multi-line
+    /// definition); `false` leaves everything to [`Self::next_line`]. Blank lines are
+    /// skipped on the way.
+    fn read_plain(&mut self, out: &mut Lexed) -> bool {
+        if self.residue.is_some()
+            || !self.gens.is_empty()
+            || self.multiline.is_some()
+            || self.exhausted
+        {
+            return false;
+        }
+        loop {
+            let Some(file) = self.frames.last_mut().and_then(|f| f.file.as_mut()) else {
+                return false;
+            };
+            let text = self.sources.get(file.id).map_or("", |f| f.text.as_str());
+            let rest = text.get(file.pos..).unwrap_or("");
+            let (line, advance) = match rest.bytes().position(|b| b == b'\n') {
+                Some(nl) => (rest.get(..nl).unwrap_or(""), nl + 1),
+                None => (rest, rest.len()),
+            };
+            let raw = line.trim_end_matches('\r');
+            if rest.is_empty() || raw.len() > MAX_PHYSICAL_LINE {
+                return false;
+            }
+            let Some(plain) = super::plain::classify(raw.as_bytes()) else {
+                return false;
+            };
+            if !plain.is_empty() {
+                // The limits are the long way's to report.
+                let len = plain.len() as u64 + 1;
+                if self.lines_left <= 1 || self.bytes_left <= len {
+                    return false;
+                }
+                self.lines_left -= 1;
+                self.bytes_left -= len;
+            }
+            let line_no = file.line_no.saturating_add(1);
+            file.pos += advance;
+            file.line_no = line_no;
+            if !plain.is_empty() {
+                plain.emit(raw, file.id, line_no, out);
+                self.apply_limit();
+                return true;
             }
         }
     }

@@ -55,6 +55,7 @@ mod engine;
 mod generator;
 mod include;
 mod linebuf;
+mod plain;
 mod tokenize;
 
 use crate::diag::{Diagnostic, DiagnosticLimit};
@@ -148,7 +149,7 @@ impl<'a> Line<'a> {
 /// let lines = lexed.lines(&tokens);
 /// assert_eq!(lines[0].args()[0].text, "b");
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Lexed {
     /// The text of all lines and words, one after the other.
     text: String,
@@ -157,7 +158,7 @@ pub struct Lexed {
 }
 
 /// A word: a span of the text of a [`Lexed`].
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Word {
     start: usize,
     end: usize,
@@ -166,7 +167,7 @@ struct Word {
 }
 
 /// A line: its raw text and its words, as spans of the text and the words of a [`Lexed`].
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct LineSpan {
     raw_start: usize,
     raw_end: usize,
@@ -382,8 +383,18 @@ pub fn read_config(
     sources: &mut SourceMap,
     diags: &mut Vec<Diagnostic>,
 ) -> Lexed {
+    summarised(diags, |diags, limit| {
+        read_config_limited(path, opts, sources, diags, limit)
+    })
+}
+
+/// Runs a lexer with a new [`DiagnosticLimit`], then adds its summaries to `diags`.
+fn summarised(
+    diags: &mut Vec<Diagnostic>,
+    lex: impl FnOnce(&mut Vec<Diagnostic>, &mut DiagnosticLimit) -> Lexed,
+) -> Lexed {
     let mut limit = DiagnosticLimit::new();
-    let lexed = read_config_limited(path, opts, sources, diags, &mut limit);
+    let lexed = lex(diags, &mut limit);
     diags.extend(limit.summaries());
     lexed
 }
@@ -442,10 +453,9 @@ pub fn lex_str(
     sources: &mut SourceMap,
     diags: &mut Vec<Diagnostic>,
 ) -> Lexed {
-    let mut limit = DiagnosticLimit::new();
-    let lexed = lex_str_limited(path, text, opts, sources, diags, &mut limit);
-    diags.extend(limit.summaries());
-    lexed
+    summarised(diags, |diags, limit| {
+        lex_str_limited(path, text, opts, sources, diags, limit)
+    })
 }
 
 /// [`lex_str`], counting diagnostics in `limit` (see [`read_config_limited`]).
@@ -460,6 +470,20 @@ pub(crate) fn lex_str_limited(
     let mut engine = engine::Engine::new(opts, sources, diags, limit);
     engine.start(path, text);
     engine.run()
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Set by tests to send every line the long way, to compare with the short way.
+    static LONG_WAY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Whether plain lines take the short way ([`plain`]); always, except in tests that compare.
+fn plain_lines_allowed() -> bool {
+    #[cfg(test)]
+    return !LONG_WAY.with(std::cell::Cell::get);
+    #[cfg(not(test))]
+    true
 }
 
 #[cfg(test)]

@@ -951,6 +951,57 @@ mod props {
         ]
     }
 
+    /// The short way plain lines take gives what the long way gives: the same lines, words,
+    /// locations and diagnostics.
+    fn same_both_ways(text: &str) {
+        let lex = |long: bool| {
+            let (mut sm, mut d) = (SourceMap::new(), Vec::new());
+            let path = Path::new("/nonexistent/p.conf");
+            LONG_WAY.with(|w| w.set(long));
+            let lexed = lex_str(path, text.to_string(), &small_limits(), &mut sm, &mut d);
+            LONG_WAY.with(|w| w.set(false));
+            (lexed, d)
+        };
+        assert_eq!(lex(false), lex(true), "{text:?}");
+    }
+
+    /// Lines a real configuration is made of, plain and not, with odd blanks around them.
+    fn config_line() -> impl Strategy<Value = String> {
+        let body = prop_oneof![
+            "[a-z_]{1,12}( [a-zA-Z0-9_./:-]{1,10}){0,3}",
+            "[a-z_]{1,12}( [a-z0-9]{1,6}){0,2} ?\\{",
+            Just("}".to_string()),
+            Just("{".to_string()),
+            Just("".to_string()),
+            "[ -~]{0,16}",
+            piece(),
+        ];
+        ("[ \t]{0,3}", body, "[ \t\r]{0,2}").prop_map(|(a, b, c)| format!("{a}{b}{c}"))
+    }
+
+    #[test]
+    fn fast_and_slow_agree_on_examples() {
+        for text in [
+            "a b {\n  c d\n}\n",
+            "  vrrp_instance VI_1{\r\n\tstate MASTER \t\n }\n\n\t\n",
+            "{\n}\n{ \n  } \n",
+            "a\n$X=1\nb $X {\nc\n}",
+            "x\n~SEQ(i, 2) y ${i}\nz {\n}",
+            "a # c\nb\n@vm c {\nd }\n",
+        ] {
+            same_both_ways(text);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn fast_and_slow_agree(lines in proptest::collection::vec(config_line(), 1..40)) {
+            same_both_ways(&lines.join("\n"));
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
@@ -1039,4 +1090,36 @@ fn parts_convert_in_place_like_the_copying_accessors() {
     );
     let lines = spans.lines(&text, &tokens);
     assert_eq!(lines, expected);
+}
+
+/// Every configuration of the corpus (`../shared/corpus`, beside the repository; skipped
+/// without it) lexes to the same lines, words, locations and diagnostics whether plain lines
+/// take the short way or not.
+#[test]
+fn corpus_lexes_the_same_both_ways() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus");
+    let Ok(list) = std::fs::read_to_string(dir.join("verdicts.tsv")) else {
+        eprintln!("no corpus at {}: skipped", dir.display());
+        return;
+    };
+    let opts = PreprocessOptions {
+        config_id: "vm".into(),
+        random_seed: Some(7),
+        ..Default::default()
+    };
+    let mut compared = 0;
+    for path in list.lines().skip(1).filter_map(|l| l.split('\t').next()) {
+        let path = dir.join(path);
+        let lex = |long: bool| {
+            let (mut sm, mut d) = (SourceMap::new(), Vec::new());
+            LONG_WAY.with(|w| w.set(long));
+            let lexed = read_config(&path, &opts, &mut sm, &mut d);
+            LONG_WAY.with(|w| w.set(false));
+            (lexed, d)
+        };
+        let (short, long) = (lex(false), lex(true));
+        assert!(short == long, "{} lexes differently", path.display());
+        compared += 1;
+    }
+    assert!(compared > 900, "only {compared} configurations compared");
 }
