@@ -83,9 +83,28 @@ impl Host for AssumeAll {
 /// system each lookup is a socket and an ioctl, so a config of 10,000 instances on 40
 /// interfaces would cost 30,000 system calls for 40 answers. One validation pass sees a
 /// fixed system, so the answers are kept for the pass.
+///
+/// Users and groups are kept too: each lookup goes through NSS (files, systemd's userdb
+/// directories, perhaps LDAP), and the default script user is asked about more than once.
 pub struct CachedHost<'a> {
     inner: &'a dyn Host,
-    interfaces: std::cell::RefCell<std::collections::BTreeMap<String, bool>>,
+    interfaces: Answers<bool>,
+    users: Answers<bool>,
+    uids: Answers<Option<u32>>,
+    groups: Answers<bool>,
+}
+
+/// Answers kept by name.
+type Answers<T> = std::cell::RefCell<std::collections::BTreeMap<String, T>>;
+
+/// The kept answer for `name`, asking `ask` the first time.
+fn cached<T: Copy>(answers: &Answers<T>, name: &str, ask: impl FnOnce() -> T) -> T {
+    if let Some(known) = answers.borrow().get(name) {
+        return *known;
+    }
+    let answer = ask();
+    answers.borrow_mut().insert(name.to_string(), answer);
+    answer
 }
 
 impl<'a> CachedHost<'a> {
@@ -93,27 +112,23 @@ impl<'a> CachedHost<'a> {
     pub fn new(inner: &'a dyn Host) -> Self {
         Self {
             inner,
-            interfaces: std::cell::RefCell::new(std::collections::BTreeMap::new()),
+            interfaces: Answers::default(),
+            users: Answers::default(),
+            uids: Answers::default(),
+            groups: Answers::default(),
         }
     }
 }
 
 impl Host for CachedHost<'_> {
     fn interface_exists(&self, name: &str) -> bool {
-        if let Some(known) = self.interfaces.borrow().get(name) {
-            return *known;
-        }
-        let exists = self.inner.interface_exists(name);
-        self.interfaces
-            .borrow_mut()
-            .insert(name.to_string(), exists);
-        exists
+        cached(&self.interfaces, name, || self.inner.interface_exists(name))
     }
     fn user_exists(&self, name: &str) -> bool {
-        self.inner.user_exists(name)
+        cached(&self.users, name, || self.inner.user_exists(name))
     }
     fn group_exists(&self, name: &str) -> bool {
-        self.inner.group_exists(name)
+        cached(&self.groups, name, || self.inner.group_exists(name))
     }
     fn file_meta(&self, path: &Path) -> Option<FileMeta> {
         self.inner.file_meta(path)
@@ -122,7 +137,7 @@ impl Host for CachedHost<'_> {
         self.inner.resolves(host)
     }
     fn user_uid(&self, name: &str) -> Option<u32> {
-        self.inner.user_uid(name)
+        cached(&self.uids, name, || self.inner.user_uid(name))
     }
     fn netns_exists(&self, name: &str) -> bool {
         self.inner.netns_exists(name)
@@ -134,15 +149,18 @@ mod tests {
     use super::*;
     use std::cell::Cell;
 
-    struct Counting(Cell<u32>);
+    /// Counts interface lookups, and user lookups by name.
+    #[derive(Default)]
+    struct Counting(Cell<u32>, std::cell::RefCell<Vec<String>>);
 
     impl Host for Counting {
         fn interface_exists(&self, name: &str) -> bool {
             self.0.set(self.0.get() + 1);
             name == "eth0"
         }
-        fn user_exists(&self, _: &str) -> bool {
-            true
+        fn user_exists(&self, name: &str) -> bool {
+            self.1.borrow_mut().push(name.to_string());
+            false
         }
         fn group_exists(&self, _: &str) -> bool {
             true
@@ -157,12 +175,40 @@ mod tests {
 
     #[test]
     fn each_interface_is_looked_up_once() {
-        let inner = Counting(Cell::new(0));
+        let inner = Counting::default();
         let cached = CachedHost::new(&inner);
         for _ in 0..3 {
             assert!(cached.interface_exists("eth0"));
             assert!(!cached.interface_exists("eth9"));
         }
         assert_eq!(inner.0.get(), 2);
+    }
+
+    #[test]
+    fn each_user_is_looked_up_once() {
+        let inner = Counting::default();
+        let cached = CachedHost::new(&inner);
+        for _ in 0..3 {
+            assert!(!cached.user_exists("keepalived_script"));
+        }
+        assert_eq!(*inner.1.borrow(), ["keepalived_script"]);
+    }
+
+    /// The default script user is looked up only for a script without a user of its own:
+    /// a reload of a configuration without scripts asks NSS nothing.
+    #[test]
+    fn default_script_user_only_when_a_script_needs_it() {
+        let lookups = |text: &str| {
+            let host = Counting::default();
+            let _ = crate::load_str("k.conf", text, &crate::LoadOptions::default(), &host);
+            host.1.take()
+        };
+        let instance = "vrrp_instance V {\n interface eth0\n virtual_router_id 1\n priority 100\n virtual_ipaddress {\n 10.0.0.1\n }\n}\n";
+        assert!(lookups(instance).is_empty());
+        let script = "vrrp_script S {\n script /bin/true\n}\n";
+        assert_eq!(
+            lookups(&format!("{script}{instance}")),
+            ["keepalived_script"]
+        );
     }
 }

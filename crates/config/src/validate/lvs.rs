@@ -43,7 +43,10 @@ pub(crate) fn check(config: &mut Config, host: &dyn Host, diags: &mut Vec<Diagno
 /// The checks of [`check`]; returns the MISC_CHECK scripts to remove (compared by address).
 fn check_all(config: &Config, host: &dyn Host, diags: &mut Vec<Diagnostic>) -> Vec<*const Script> {
     let linked = link_groups(config, diags);
-    let users = ScriptUsers::new(config, host);
+    // Looked up when a live virtual server first needs it: a configuration without one
+    // costs no user database lookup at each reload.
+    let users = std::cell::OnceCell::new();
+    let users = || users.get_or_init(|| ScriptUsers::new(config, host));
     let mut scripts: Vec<&Script> = Vec::new();
     let mut default_user_reported = false;
     let mut any_live = false;
@@ -64,7 +67,7 @@ fn check_all(config: &Config, host: &dyn Host, diags: &mut Vec<Diagnostic>) -> V
         check_checkers(config, vs, diags);
         collect_scripts(
             vs,
-            &users,
+            users(),
             host,
             diags,
             &mut scripts,
@@ -79,7 +82,7 @@ fn check_all(config: &Config, host: &dyn Host, diags: &mut Vec<Diagnostic>) -> V
                 scripts.push(s);
             }
         }
-        let disabled = script_security(config, &scripts, &users, host, diags);
+        let disabled = script_security(config, &scripts, users(), host, diags);
         live_misc.retain(|m| {
             let kept = scripts.iter().any(|s| std::ptr::eq(*s, *m));
             !kept || disabled.iter().any(|d| std::ptr::eq(*d, *m))

@@ -220,7 +220,14 @@ pub fn resolve_users(config: &mut Config, host: &dyn Host, r: &mut Report) {
     });
     config.vrrp_scripts = scripts;
     // Notify scripts without their own user take the default one when parsed.
-    let notify_needs_default = config
+    if notify_needs_default(config) {
+        let _ = default_user(config, host, r, &mut reported_default);
+    }
+}
+
+/// Whether a VRRP notify script (instance, sync group or FIFO) has no user of its own.
+fn notify_needs_default(config: &Config) -> bool {
+    config
         .vrrp_instances
         .iter()
         .flat_map(|v| v.notify.scripts().map(|(_, s)| s))
@@ -232,10 +239,7 @@ pub fn resolve_users(config: &mut Config, host: &dyn Host, r: &mut Report) {
         )
         .chain(config.global.notify_fifo.script.iter())
         .chain(config.global.vrrp_notify_fifo.script.iter())
-        .any(|s| s.user.is_none());
-    if notify_needs_default {
-        let _ = default_user(config, host, r, &mut reported_default);
-    }
+        .any(|s| s.user.is_none())
 }
 
 /// Checks script security for the VRRP side, removing scripts keepalived would refuse, and
@@ -243,7 +247,14 @@ pub fn resolve_users(config: &mut Config, host: &dyn Host, r: &mut Report) {
 pub fn check(config: &mut Config, host: &dyn Host, base: &Path, r: &mut Report) {
     let security = config.global.enable_script_security;
     let mut reported_default = true;
-    let default = default_user(config, host, r, &mut reported_default);
+    // Only a script without a user of its own needs the default user: a configuration
+    // without one costs no user database lookup (NSS may be LDAP) at each reload.
+    let default =
+        if config.vrrp_scripts.iter().any(|s| s.user.is_none()) || notify_needs_default(config) {
+            default_user(config, host, r, &mut reported_default)
+        } else {
+            Ok(RunAs::ROOT)
+        };
     let scripts = std::mem::take(&mut config.vrrp_scripts);
     let script_users: Vec<RunAs> = scripts
         .iter()
