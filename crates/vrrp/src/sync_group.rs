@@ -17,8 +17,8 @@ use crate::instance::{
     NotifyScript, State,
 };
 use crate::timer::{Deadline, Time};
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
-use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use thiserror::Error;
 
@@ -120,13 +120,13 @@ pub struct ReloadOutcome {
 }
 
 /// What identifies an instance across a reload: VRID, family, interface, unicast or not.
-type ReloadKey = (u8, bool, String, bool);
+type ReloadKey<'a> = (u8, bool, &'a str, bool);
 
-fn reload_key(p: &InstanceParams) -> ReloadKey {
+fn reload_key(p: &InstanceParams) -> ReloadKey<'_> {
     (
         p.vrid,
         p.primary_addr.is_ipv4(),
-        p.interface.clone(),
+        p.interface.as_str(),
         p.unicast,
     )
 }
@@ -203,7 +203,10 @@ impl Router {
     /// `vrrp_exist()`: the name is not part of the key, so a renamed instance keeps its
     /// state. Each running instance continues at most one new one (the first).
     pub fn reload_matches(&self, instances: &[InstanceParams]) -> Vec<Option<usize>> {
-        let mut by_key: HashMap<ReloadKey, usize> = HashMap::with_capacity(self.instances.len());
+        // Fx, not SipHash: the keys come from the operator's configuration, not from the network,
+        // and a reload hashes thousands of them.
+        let mut by_key: FxHashMap<ReloadKey, usize> = FxHashMap::default();
+        by_key.reserve(self.instances.len());
         for (i, inst) in self.instances.iter().enumerate() {
             by_key.entry(reload_key(inst.params())).or_insert(i);
         }
@@ -256,17 +259,18 @@ impl Router {
                 .and_then(Option::take);
             match kept {
                 Some(mut inst) => {
-                    let params = slot.params().clone();
                     let in_group = next.group_of.get(j).copied().flatten().is_some();
                     inst.set_sync(in_group, true);
-                    let actions = inst.handle(now, Input::Reload(Box::new(params)));
+                    // The running instance takes the place of the one built for it, and
+                    // that one's parameters.
+                    let params = std::mem::replace(slot, inst).into_params();
+                    let actions = slot.handle(now, Input::Reload(Box::new(params)));
                     outcome
                         .actions
                         .extend(actions.into_iter().map(|action| Routed {
                             source: Source::Instance(j),
                             action,
                         }));
-                    *slot = inst;
                 }
                 None => fresh.push(j),
             }
@@ -292,7 +296,7 @@ impl Router {
 
     /// Drops from the reload's removals every address a MASTER holds after the reload.
     fn keep_held_addresses(&self, outcome: &mut ReloadOutcome) {
-        let held: HashSet<IpAddr> = self
+        let held: FxHashSet<IpAddr> = self
             .instances
             .iter()
             .filter(|i| i.state() == State::Master)

@@ -106,6 +106,12 @@ impl Instance {
         &self.params
     }
 
+    /// Its parameters, the instance dropped (a reload hands a new instance's parameters to
+    /// the running one it continues).
+    pub fn into_params(self) -> InstanceParams {
+        self.params
+    }
+
     /// Its current state.
     pub fn state(&self) -> State {
         self.state
