@@ -8,6 +8,7 @@ pub mod global;
 pub mod lvs;
 pub mod misc;
 pub mod vrrp;
+pub mod wire;
 
 use crate::source::Loc;
 use serde::{Deserialize, Serialize};

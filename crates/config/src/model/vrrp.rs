@@ -245,8 +245,10 @@ pub struct VrrpInstance {
     /// `dont_track_primary`.
     pub dont_track_primary: bool,
     /// The `track_*` blocks.
+    #[serde(with = "super::wire::default_as_none")]
     pub track: Trackers,
     /// The notify scripts.
+    #[serde(with = "super::wire::default_as_none")]
     pub notify: Notify,
     /// `smtp_alert [bool]`.
     pub smtp_alert: Option<bool>,
@@ -267,6 +269,7 @@ pub struct VrrpInstance {
     /// `preempt_delay` (0..TIMER_MAX).
     pub preempt_delay: Duration,
     /// GARP settings.
+    #[serde(with = "super::wire::default_as_none")]
     pub garp: GarpSettings,
     /// `accept` (true) / `no_accept` (false); `None`: keepalived's default.
     pub accept: Option<bool>,
@@ -495,10 +498,12 @@ pub struct SyncGroup {
     /// Where each member is written (parallel to `group`).
     pub group_locs: Vec<Loc>,
     /// The group notify scripts.
+    #[serde(with = "super::wire::default_as_none")]
     pub notify: Notify,
     /// `smtp_alert [bool]`.
     pub smtp_alert: Option<bool>,
     /// The group-level `track_*` blocks.
+    #[serde(with = "super::wire::default_as_none")]
     pub track: Trackers,
     /// `sync_group_tracking_weight` (or the deprecated `global_tracking`).
     pub sync_group_tracking_weight: bool,
