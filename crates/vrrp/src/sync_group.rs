@@ -151,16 +151,23 @@ impl Router {
         let mut instances: Vec<Instance> = instances.into_iter().map(Instance::new).collect();
         let mut group_of: Vec<Option<usize>> = vec![None; instances.len()];
         let mut built = Vec::with_capacity(groups.len());
+        // The first instance of each name (members are named; a scan per member would be
+        // quadratic with one group per pair of instances).
+        let mut by_name: FxHashMap<String, usize> = FxHashMap::default();
+        if !groups.is_empty() {
+            for (i, inst) in instances.iter().enumerate() {
+                by_name.entry(inst.name().to_string()).or_insert(i);
+            }
+        }
         for (g, params) in groups.into_iter().enumerate() {
             let mut members = Vec::new();
             for name in &params.members {
-                let idx = instances
-                    .iter()
-                    .position(|i| i.name() == name)
-                    .ok_or_else(|| RouterError::UnknownMember {
+                let idx = by_name.get(name.as_str()).copied().ok_or_else(|| {
+                    RouterError::UnknownMember {
                         group: params.name.clone(),
                         instance: name.clone(),
-                    })?;
+                    }
+                })?;
                 if let Some(Some(first)) = group_of.get(idx) {
                     let first: &SyncGroup =
                         built

@@ -10,6 +10,7 @@
 //! [`Plan::warnings`]; nothing is silently ignored.
 
 use keepalived_config::model::vrrp::{AuthType, TrackRef, UnicastChecksumCompat as CfgCompat};
+use keepalived_config::model::SyncGroup;
 use keepalived_config::model::{Broadcast, Script, ScriptUser, VirtualAddress, VrrpInstance};
 use keepalived_config::Config;
 use keepalived_sys::netlink::RuleSpec;
@@ -20,7 +21,7 @@ use keepalived_vrrp::instance::{
 };
 use keepalived_vrrp::sync_group::SyncGroupParams;
 use keepalived_vrrp::{Auth, Version};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
@@ -481,6 +482,22 @@ struct Mapper<'a> {
     lookup: &'a dyn InterfaceLookup,
     opts: PlanOptions,
     warnings: Vec<String>,
+    /// The first `vrrp_script` and `track_file` of each name: instances look theirs up by
+    /// name, and a configuration may have thousands of both.
+    scripts: HashMap<&'a str, &'a keepalived_config::model::VrrpScript>,
+    track_files: HashMap<&'a str, &'a keepalived_config::model::TrackFile>,
+}
+
+/// The first item of each name, in configuration order.
+fn first_by_name<'a, T>(
+    items: &'a [T],
+    name: impl Fn(&'a T) -> &'a str,
+) -> HashMap<&'a str, &'a T> {
+    let mut map = HashMap::with_capacity(items.len());
+    for item in items {
+        map.entry(name(item)).or_insert(item);
+    }
+    map
 }
 
 impl Mapper<'_> {
@@ -614,7 +631,7 @@ impl Mapper<'_> {
             }
         }
         for r in &refs.scripts {
-            let Some(script) = self.config.vrrp_scripts.iter().find(|s| s.name == r.name) else {
+            let Some(script) = self.scripts.get(r.name.as_str()).copied() else {
                 self.warn(format!(
                     "({inst}) track_script {}: no such vrrp_script, ignored",
                     r.name
@@ -635,7 +652,7 @@ impl Mapper<'_> {
             });
         }
         for r in &refs.files {
-            let Some(file) = self.config.track_files.iter().find(|f| f.name == r.name) else {
+            let Some(file) = self.track_files.get(r.name.as_str()).copied() else {
                 self.warn(format!(
                     "({inst}) track_file {}: no such track_file, ignored",
                     r.name
@@ -961,27 +978,34 @@ pub fn plan(config: &Config, lookup: &dyn InterfaceLookup, opts: PlanOptions) ->
         lookup,
         opts,
         warnings: Vec::new(),
+        scripts: first_by_name(&config.vrrp_scripts, |s| &s.name),
+        track_files: first_by_name(&config.track_files, |f| &f.name),
     };
+    // The first sync group naming each instance (by map: one group per pair of instances
+    // is common, and a scan per instance would be quadratic).
+    let mut group_of: HashMap<&str, &SyncGroup> = HashMap::new();
+    for g in &config.sync_groups {
+        for n in &g.group {
+            group_of.entry(n.as_str()).or_insert(g);
+        }
+    }
     let mut instances = Vec::new();
     let mut shells = Vec::new();
     for v in &config.vrrp_instances {
-        let group_track = config
-            .sync_groups
-            .iter()
-            .find(|g| g.group.iter().any(|n| n == &v.name))
-            .map(|g| &g.track);
+        let group_track = group_of.get(v.name.as_str()).map(|g| &g.track);
         if let Some((p, s)) = m.instance(v, group_track) {
             instances.push(p);
             shells.push(s);
         }
     }
+    let planned: HashSet<&str> = instances.iter().map(|i| i.name.as_str()).collect();
     let mut groups = Vec::new();
     let mut group_notify = BTreeMap::new();
     for g in &config.sync_groups {
         let members: Vec<String> = g
             .group
             .iter()
-            .filter(|n| instances.iter().any(|i: &InstanceParams| &i.name == *n))
+            .filter(|n| planned.contains(n.as_str()))
             .cloned()
             .collect();
         if members.is_empty() {
@@ -1220,6 +1244,62 @@ mod tests {
         assert_eq!(p.groups[0].members, vec!["A".to_string()]);
         assert!(p.groups[0].notify.generic);
         assert!(p.warnings.iter().any(|w| w.contains("eth9")));
+    }
+
+    /// One sync group per pair of instances, each group tracking an interface and a script
+    /// of its own, and as many instances outside groups tracking a script each: every member
+    /// and tracker is resolved by name (by map: a large configuration must not plan in
+    /// quadratic time).
+    #[test]
+    fn many_sync_groups_and_scripts_resolve_by_name() {
+        let mut text = String::from("global_defs {\n enable_script_security\n}\n");
+        let n = 600;
+        for i in 0..2 * n {
+            text.push_str(&format!(
+                "vrrp_script s{i} {{\n script /bin/true\n weight {}\n}}\n",
+                i % 50 + 1
+            ));
+        }
+        for g in 0..n / 2 {
+            text.push_str(&format!(
+                "vrrp_sync_group G{g} {{\n group {{\n I{}\n I{}\n }}\n track_interface {{\n eth1 weight -{}\n }}\n track_script {{\n s{g}\n }}\n}}\n",
+                2 * g,
+                2 * g + 1,
+                g % 100 + 1
+            ));
+        }
+        for i in 0..2 * n {
+            let own = if i < n {
+                String::new()
+            } else {
+                format!(" track_script {{\n s{i}\n }}\n")
+            };
+            text.push_str(&format!(
+                "vrrp_instance I{i} {{\n interface eth0\n virtual_router_id {}\n{own} virtual_ipaddress {{\n 192.0.2.{}\n }}\n}}\n",
+                i % 250 + 1,
+                i % 250 + 1
+            ));
+        }
+        let p = plan_of(&text);
+        assert_eq!((p.instances.len(), p.groups.len()), (2 * n, n / 2));
+        for (g, group) in p.groups.iter().enumerate() {
+            assert_eq!(
+                group.members,
+                [format!("I{}", 2 * g), format!("I{}", 2 * g + 1)]
+            );
+        }
+        for (i, inst) in p.instances.iter().enumerate() {
+            let names: Vec<&str> = inst.trackers.iter().map(|t| t.name.as_str()).collect();
+            let script = if i < n {
+                format!("s{}", i / 2)
+            } else {
+                format!("s{i}")
+            };
+            assert!(names.contains(&script.as_str()), "I{i}: {names:?}");
+            assert_eq!(names.contains(&"eth1"), i < n, "I{i}: {names:?}");
+        }
+        let router = keepalived_vrrp::sync_group::Router::new(p.instances, p.groups);
+        assert!(router.is_ok());
     }
 
     #[test]
