@@ -1034,8 +1034,8 @@ impl Daemon {
     }
 
     /// `PrepareReload`: sends the reload adverts, and dumps links and addresses now, while
-    /// the parent parses, so that the `Reload` finds them ready. Without a netlink monitor nothing would say when the dump
-    /// went stale, so none is kept.
+    /// the parent parses, so that the `Reload` finds them ready. Without a netlink monitor
+    /// nothing would say when the dump went stale, so none is kept.
     fn prepare_reload(&mut self) {
         self.prepared = None;
         // keepalived's reload advert: every MASTER announces itself before the reload's work

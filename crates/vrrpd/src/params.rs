@@ -1248,8 +1248,7 @@ mod tests {
 
     /// One sync group per pair of instances, each group tracking an interface and a script
     /// of its own, and as many instances outside groups tracking a script each: every member
-    /// and tracker is resolved by name (by map: a large configuration must not plan in
-    /// quadratic time).
+    /// and tracker is resolved by name through the maps `plan` and `Router::new` build.
     #[test]
     fn many_sync_groups_and_scripts_resolve_by_name() {
         let mut text = String::from("global_defs {\n enable_script_security\n}\n");

@@ -14,8 +14,8 @@
 //!   (includes and `include_check`);
 //! * has no `}` except as the whole line, and no `{` except as its last non-blank byte.
 //!
-//! Anything else goes the long way; `tests::fast_and_slow_agree` holds the two to the same
-//! output.
+//! Anything else goes the long way. `lexer::tests::props::fast_and_slow_agree` and
+//! `lexer::tests::corpus_lexes_the_same_both_ways` hold the two to the same output.
 
 use super::linebuf::is_blank;
 use super::Lexed;
@@ -57,7 +57,6 @@ static SPECIAL: [bool; 256] = special_table();
 /// A line of blanks only is plain and empty (`start == end`, no brace).
 pub(crate) fn classify(raw: &[u8]) -> Option<Plain> {
     let start = raw.iter().take_while(|b| is_blank(**b)).count();
-    let body = raw.get(start..).unwrap_or(&[]);
     let mut end = raw.len();
     while end > start && raw.get(end - 1).is_some_and(|b| is_blank(*b)) {
         end -= 1;
@@ -79,7 +78,7 @@ pub(crate) fn classify(raw: &[u8]) -> Option<Plain> {
             })
         }
         [b'@' | b'~', ..] => return None,
-        _ if body.starts_with(b"include") => return None,
+        _ if trimmed.starts_with(b"include") => return None,
         _ => {}
     }
     let (words, open) = match trimmed.split_last() {
