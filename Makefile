@@ -2,7 +2,9 @@
 # from Debian (CI has no stdin, so apt runs non-interactively).
 
 CARGO ?= cargo
-APT_PACKAGES := keepalived iproute2 nftables procps tcpdump python3 openssl
+# ipvsadm: keepalived recommends it, and the corpus verdicts were made with it installed (a
+# notify_up of `/sbin/ipvsadm ...` passes keepalived's script check only where it exists).
+APT_PACKAGES := keepalived ipvsadm iproute2 nftables procps tcpdump python3 openssl
 # Lowest accept/reject agreement with keepalived -t on the shared corpus that may land (percent).
 CORPUS_MIN_AGREEMENT ?= 99.9
 # A one-shot build (CI, a fresh checkout) gains nothing from incremental caches, which double the
