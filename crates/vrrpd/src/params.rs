@@ -566,7 +566,7 @@ impl Mapper<'_> {
     ) -> (NotifyParams, BTreeMap<NotifyKey, NotifyCommand>) {
         let default_user = self.config.global.script_user.clone();
         let mut map = BTreeMap::new();
-        let mut add = |key: NotifyKey, s: &Option<Script>| {
+        let mut add = |key: NotifyKey, s: &Option<Box<Script>>| {
             if let Some(s) = s {
                 if !s.argv.is_empty() {
                     map.insert(

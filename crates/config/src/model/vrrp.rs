@@ -101,25 +101,26 @@ pub struct Trackers {
     pub bfds: Vec<TrackRef>,
 }
 
-/// The notify scripts of an instance or a sync group.
+/// The notify scripts of an instance or a sync group. Boxed: most instances have none, and a
+/// script inline would make every instance 700 bytes larger (the VRRP child keeps them all).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Notify {
     /// `notify_master`.
-    pub master: Option<Script>,
+    pub master: Option<Box<Script>>,
     /// `notify_backup`.
-    pub backup: Option<Script>,
+    pub backup: Option<Box<Script>>,
     /// `notify_fault`.
-    pub fault: Option<Script>,
+    pub fault: Option<Box<Script>>,
     /// `notify_stop`.
-    pub stop: Option<Script>,
+    pub stop: Option<Box<Script>>,
     /// `notify_deleted SCRIPT` (instances only).
-    pub deleted: Option<Script>,
+    pub deleted: Option<Box<Script>>,
     /// `notify_deleted` given at all (reports DELETED instead of FAULT).
     pub notify_deleted: bool,
     /// Generic `notify` (gets TYPE NAME STATE PRIORITY appended).
-    pub generic: Option<Script>,
+    pub generic: Option<Box<Script>>,
     /// `notify_master_rx_lower_pri` (instances only).
-    pub master_rx_lower_pri: Option<Script>,
+    pub master_rx_lower_pri: Option<Box<Script>>,
 }
 
 impl Notify {
@@ -135,7 +136,7 @@ impl Notify {
             ("notify_master_rx_lower_pri", &self.master_rx_lower_pri),
         ]
         .into_iter()
-        .filter_map(|(k, s)| s.as_ref().map(|s| (k, s)))
+        .filter_map(|(k, s)| s.as_deref().map(|s| (k, s)))
     }
 }
 

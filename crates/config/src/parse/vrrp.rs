@@ -103,7 +103,7 @@ fn unique_vmac_name(ctx: &mut Ctx, config: &Config, inst: &mut VrrpInstance) {
     }
 }
 
-fn notify_slot<'a>(notify: &'a mut Notify, keyword: &str) -> Option<&'a mut Option<Script>> {
+fn notify_slot<'a>(notify: &'a mut Notify, keyword: &str) -> Option<&'a mut Option<Box<Script>>> {
     Some(match keyword {
         "notify_master" => &mut notify.master,
         "notify_backup" => &mut notify.backup,
@@ -136,7 +136,7 @@ fn set_notify(ctx: &mut Ctx, owner: &str, notify: &mut Notify, node: &Node) {
         );
         return;
     }
-    *slot = ctx.script_arg(node);
+    *slot = ctx.script_arg(node).map(Box::new);
 }
 
 fn opt_bool(ctx: &mut Ctx, node: &Node, owner: &str) -> Option<bool> {
@@ -1274,7 +1274,7 @@ fn group_notify(c: &mut Ctx, g: &mut SyncGroup, n: &Node) {
         );
         return;
     }
-    *slot = c.script_arg(n);
+    *slot = c.script_arg(n).map(Box::new);
 }
 
 fn group_track(c: &mut Ctx, g: &mut SyncGroup, n: &Node) {

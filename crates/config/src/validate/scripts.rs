@@ -303,8 +303,9 @@ pub fn check(config: &mut Config, host: &dyn Host, base: &Path, r: &mut Report) 
         kept.iter().map(|s| s.name.clone()).collect();
     config.vrrp_scripts = kept;
 
-    let check_notify = |slot: &mut Option<Script>, total: &mut Flags, r: &mut Report| {
-        let Some(sc) = slot.as_ref() else { return };
+    // Whether the script may stay; a refused one is reported here and cleared by the caller.
+    let check_notify = |slot: Option<&Script>, total: &mut Flags, r: &mut Report| -> bool {
+        let Some(sc) = slot else { return true };
         let who = match &sc.user {
             Some(u) => resolve_user(host, u),
             None => default.ok(),
@@ -320,8 +321,7 @@ pub fn check(config: &mut Config, host: &dyn Host, base: &Path, r: &mut Report) 
                 )
                 .with_class(ConfigClass::Ok),
             );
-            *slot = None;
-            return;
+            return false;
         };
         let f = check_one(host, sc, who, base, security);
         total.merge(f);
@@ -335,8 +335,9 @@ pub fn check(config: &mut Config, host: &dyn Host, base: &Path, r: &mut Report) 
                     .with_class(ConfigClass::Ok),
                 );
             }
-            *slot = None;
+            return false;
         }
+        true
     };
     for v in &mut config.vrrp_instances {
         let n = &mut v.notify;
@@ -349,7 +350,9 @@ pub fn check(config: &mut Config, host: &dyn Host, base: &Path, r: &mut Report) 
             &mut n.generic,
             &mut n.master_rx_lower_pri,
         ] {
-            check_notify(slot, &mut total, r);
+            if !check_notify(slot.as_deref(), &mut total, r) {
+                *slot = None;
+            }
         }
         v.track.scripts.retain(|t| kept_names.contains(&t.name));
     }
@@ -362,12 +365,20 @@ pub fn check(config: &mut Config, host: &dyn Host, base: &Path, r: &mut Report) 
             &mut n.stop,
             &mut n.generic,
         ] {
-            check_notify(slot, &mut total, r);
+            if !check_notify(slot.as_deref(), &mut total, r) {
+                *slot = None;
+            }
         }
         g.track.scripts.retain(|t| kept_names.contains(&t.name));
     }
-    check_notify(&mut config.global.notify_fifo.script, &mut total, r);
-    check_notify(&mut config.global.vrrp_notify_fifo.script, &mut total, r);
+    for fifo in [
+        &mut config.global.notify_fifo,
+        &mut config.global.vrrp_notify_fifo,
+    ] {
+        if !check_notify(fifo.script.as_ref(), &mut total, r) {
+            fifo.script = None;
+        }
+    }
 
     if !security && total.is_script {
         r.push(
