@@ -364,6 +364,8 @@ impl Checker {
                 });
             }
             ToChild::Shutdown => self.stopping = true,
+            // The checker keeps no configuration to change: it takes reloads whole.
+            ToChild::ReloadDelta { .. } => self.send(&ToParent::ReloadNeedsFull),
             ToChild::TrackUpdate { .. }
             | ToChild::TrackerUpdate { .. }
             | ToChild::Resume { .. }

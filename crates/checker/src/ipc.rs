@@ -159,6 +159,7 @@ fn variant(msg: &ToChild) -> &'static str {
         ToChild::TrackerUpdate { .. } => "TrackerUpdate",
         ToChild::Resume { .. } => "Resume",
         ToChild::PrepareReload => "PrepareReload",
+        ToChild::ReloadDelta { .. } => "ReloadDelta",
     }
 }
 

@@ -15,7 +15,7 @@ pub const HEADER_LEN: usize = 4;
 
 /// bincode's standard configuration: varint integers, little endian. (The byte limit only
 /// matters when decoding, see [`decode_payload`].)
-fn wire_config() -> bincode::config::Configuration {
+pub(crate) fn wire_config() -> bincode::config::Configuration {
     bincode::config::standard()
 }
 

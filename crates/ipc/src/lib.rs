@@ -18,6 +18,7 @@
 
 pub mod codec;
 pub mod decoder;
+pub mod delta;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -26,9 +27,10 @@ pub mod message;
 
 pub use codec::{decode_payload, encode, encode_into, HEADER_LEN, MAX_FRAME_LEN};
 pub use decoder::{DecoderStats, FrameDecoder};
+pub use delta::{DeltaError, InstanceBytes, InstanceFrom};
 pub use error::{EncodeError, FrameError, HandshakeError};
 pub use handshake::{check_hello, hello, PROTOCOL_VERSION};
 pub use message::{
-    retag_reload_as_start, DumpFormat, InstanceStatus, LogLevel, Message, ScriptExit, ToChild,
-    ToParent, TrackerKind, TrackerStatus, UnixMicros, VrrpState,
+    retag_reload_as_start, retag_start_as_reload, DumpFormat, InstanceStatus, LogLevel, Message,
+    ScriptExit, ToChild, ToParent, TrackerKind, TrackerStatus, UnixMicros, VrrpState,
 };

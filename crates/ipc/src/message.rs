@@ -8,6 +8,7 @@
 //! garbage.
 
 use crate::codec::decode_checked;
+use crate::delta::InstanceFrom;
 use crate::error::FrameError;
 use keepalived_config::Config;
 use serde::{Deserialize, Serialize};
@@ -84,6 +85,19 @@ pub enum ToChild {
     /// the other core, instead of after `Reload` arrives. No answer; a refused reload sends
     /// nothing more.
     PrepareReload,
+    /// VRRP child only: `Reload` as a change to the configuration the child runs (see
+    /// [`crate::delta`]): the instances a reload leaves unchanged are not sent again. The
+    /// child answers `ReloadDone`, or `ReloadNeedsFull` if it does not run the configuration
+    /// the parent based this on.
+    ReloadDelta {
+        /// How many instances the configuration this changes has.
+        base_len: u32,
+        /// The new model, already validated by the parent; its `vrrp_instances` holds only
+        /// the instances marked [`InstanceFrom::Sent`], in order.
+        config: Box<Config>,
+        /// Where each instance of the new model comes from, in order.
+        order: Vec<InstanceFrom>,
+    },
 }
 
 /// Which dump a [`ToChild::Dump`] asks for.
@@ -232,6 +246,9 @@ pub enum ToParent {
         /// Whether it is now in the pool.
         up: bool,
     },
+    /// VRRP child: a `ReloadDelta` did not fit the configuration it runs (logged there); the
+    /// parent sends the whole new configuration as `Reload`, which the child answers.
+    ReloadNeedsFull,
 }
 
 /// What both message enums share: a `Hello` to open a channel with, and their decoder.
@@ -285,6 +302,16 @@ impl Message for ToParent {
 /// the `Start` for children it starts later. Returns false (and leaves `frame` alone) if it is
 /// not a `Reload` frame.
 pub fn retag_reload_as_start(frame: &mut [u8]) -> bool {
+    retag(frame, false)
+}
+
+/// The reverse of [`retag_reload_as_start`]: the kept `Start` frame becomes a `Reload` again,
+/// for a child that could not apply a `ReloadDelta`.
+pub fn retag_start_as_reload(frame: &mut [u8]) -> bool {
+    retag(frame, true)
+}
+
+fn retag(frame: &mut [u8], to_reload: bool) -> bool {
     let tag_of = |msg: &ToChild| {
         crate::encode(msg)
             .ok()
@@ -300,9 +327,10 @@ pub fn retag_reload_as_start(frame: &mut [u8]) -> bool {
     // Both tags must be one byte, with the same bytes after them.
     match (start.split_first(), reload.split_first()) {
         (Some((&s, s_rest)), Some((&r, r_rest))) if s_rest == r_rest => {
+            let (from, to) = if to_reload { (s, r) } else { (r, s) };
             match frame.get_mut(crate::HEADER_LEN) {
-                Some(tag) if *tag == r => {
-                    *tag = s;
+                Some(tag) if *tag == from => {
+                    *tag = to;
                     true
                 }
                 _ => false,
@@ -329,8 +357,13 @@ mod tests {
             config: config.clone(),
         })
         .unwrap();
+        let reload_frame = frame.clone();
         assert!(retag_reload_as_start(&mut frame));
         assert_eq!(frame, crate::encode(&ToChild::Start { config }).unwrap());
+        let mut back = frame.clone();
+        assert!(retag_start_as_reload(&mut back));
+        assert_eq!(back, reload_frame);
+        assert!(!retag_start_as_reload(&mut back), "already a Reload");
         let decoded: ToChild = crate::decode_payload(&frame[crate::HEADER_LEN..]).unwrap();
         assert!(
             matches!(decoded, ToChild::Start { config } if config.global.router_id.as_deref() == Some("lb-1"))

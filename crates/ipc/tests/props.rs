@@ -70,6 +70,18 @@ fn to_child() -> impl Strategy<Value = ToChild> {
         prop::collection::vec(instance_status(), 0..4)
             .prop_map(|last_states| ToChild::Resume { last_states }),
         Just(ToChild::PrepareReload),
+        (
+            any::<u32>(),
+            prop::collection::vec(prop::option::of(any::<u32>()), 0..6)
+        )
+            .prop_map(|(base_len, order)| ToChild::ReloadDelta {
+                base_len,
+                config: Box::default(),
+                order: order
+                    .into_iter()
+                    .map(|o| o.map_or(InstanceFrom::Sent, InstanceFrom::Base))
+                    .collect(),
+            }),
     ]
 }
 
@@ -90,6 +102,7 @@ fn to_parent() -> impl Strategy<Value = ToParent> {
     prop_oneof![
         any::<u32>().prop_map(|version| ToParent::Hello { version }),
         Just(ToParent::Ready),
+        Just(ToParent::ReloadNeedsFull),
         prop::collection::vec(text(), 0..4).prop_map(|warnings| ToParent::ReloadDone { warnings }),
         instance_status().prop_map(ToParent::InstanceState),
         (any::<u64>(), text()).prop_map(|(id, text)| ToParent::DumpReply { id, text }),

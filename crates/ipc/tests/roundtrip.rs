@@ -197,6 +197,20 @@ fn every_to_child(config: &Config) -> Vec<ToChild> {
             last_states: vec![],
         },
         ToChild::PrepareReload,
+        ToChild::ReloadDelta {
+            base_len: 2,
+            config: Box::new(config.clone()),
+            order: vec![
+                InstanceFrom::Base(1),
+                InstanceFrom::Sent,
+                InstanceFrom::Sent,
+            ],
+        },
+        ToChild::ReloadDelta {
+            base_len: 0,
+            config: Box::default(),
+            order: vec![],
+        },
     ]
 }
 
@@ -206,6 +220,7 @@ fn every_to_parent() -> Vec<ToParent> {
             version: PROTOCOL_VERSION,
         },
         ToParent::Ready,
+        ToParent::ReloadNeedsFull,
         ToParent::ReloadDone { warnings: vec![] },
         ToParent::ReloadDone {
             warnings: vec!["(VI_1) unknown interface eth9".into(), "ünïcode ✓".into()],

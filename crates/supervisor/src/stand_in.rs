@@ -35,9 +35,11 @@ pub fn run_child(ipc: OwnedFd) -> ExitCode {
             }
             let reply = match msg {
                 ToChild::Start { .. } => Some(ToParent::Ready),
-                ToChild::Reload { .. } => Some(ToParent::ReloadDone {
-                    warnings: Vec::new(),
-                }),
+                ToChild::Reload { .. } | ToChild::ReloadDelta { .. } => {
+                    Some(ToParent::ReloadDone {
+                        warnings: Vec::new(),
+                    })
+                }
                 ToChild::Dump { id, .. } => Some(ToParent::DumpReply {
                     id,
                     text: "stand-in child: no data\n".into(),

@@ -240,6 +240,8 @@ fn test_child(ipc: OwnedFd, dir: &Path, checker: bool) -> ExitCode {
                 let line = match &msg {
                     ToChild::TrackUpdate { script, good } => format!("TrackUpdate {script} {good}"),
                     ToChild::Start { .. } => "Start".into(),
+                    ToChild::Reload { .. } => "Reload".into(),
+                    ToChild::ReloadDelta { .. } => "ReloadDelta".into(),
                     other => format!("{:?}", std::mem::discriminant(other)),
                 };
                 let mut f = fs::OpenOptions::new()
@@ -271,6 +273,9 @@ fn test_child(ipc: OwnedFd, dir: &Path, checker: bool) -> ExitCode {
                 ToChild::Reload { .. } => vec![ToParent::ReloadDone {
                     warnings: Vec::new(),
                 }],
+                // This child keeps no configuration, so it asks for the whole one (which
+                // exercises the parent's fallback).
+                ToChild::ReloadDelta { .. } => vec![ToParent::ReloadNeedsFull],
                 ToChild::Dump { id, .. } => vec![ToParent::DumpReply {
                     id,
                     text: format!("{me} dump\n"),
@@ -443,6 +448,14 @@ fn checker_slot_relays_dumps_and_notifies() {
     assert_eq!(
         recv_notify(&notify),
         format!("READY=1\nMAINPID={parent}\nSTATUS=Reload complete\n")
+    );
+    // The VRRP child was sent the change first and, asking for it, the whole configuration.
+    let msgs = fs::read_to_string(d.path("vrrp.msgs")).unwrap();
+    assert!(msgs.contains("ReloadDelta\nReload\n"), "{msgs}");
+    assert!(
+        d.log().contains("sending the whole configuration"),
+        "{}",
+        d.log()
     );
 
     signal(parent, "TERM");

@@ -21,6 +21,7 @@
 //! on SIGCHLD and on the same one-second tick.
 
 use crate::exec::Executor;
+use crate::kernel_view::KernelView;
 use crate::params::{self, parse_track_file, Plan, PlanOptions};
 use crate::system::{Snapshot, System};
 use crate::VrrpdOptions;
@@ -120,9 +121,8 @@ impl Ipc {
         }
     }
 
-    /// Reads what is available; `Err` when the parent closed the channel. A `Reload` comes
-    /// with its payload as received (what the child keeps of the configuration).
-    fn read(&mut self) -> Result<Vec<(ToChild, Option<RunningConfig>)>, ()> {
+    /// Reads what is available; `Err` when the parent closed the channel.
+    fn read(&mut self) -> Result<Vec<ToChild>, ()> {
         let mut buf = [0u8; 16 * 1024];
         let mut closed = false;
         loop {
@@ -148,12 +148,7 @@ impl Ipc {
         let mut msgs = Vec::new();
         loop {
             match self.decoder.pop() {
-                Ok(Some(m)) => {
-                    let running = matches!(m, ToChild::Reload { .. })
-                        .then(|| self.decoder.last_payload().map(RunningConfig::from_payload))
-                        .flatten();
-                    msgs.push((m, running));
-                }
+                Ok(Some(m)) => msgs.push(m),
                 Ok(None) => break,
                 Err(e) => log::error!("IPC: dropped a frame: {e}"),
             }
@@ -205,8 +200,10 @@ pub struct Daemon {
     epoch: Instant,
     opts: VrrpdOptions,
     plan: Plan,
-    /// The running configuration, encoded (the dump files print it).
-    config: RunningConfig,
+    /// The running configuration: the dump files print it, and a `ReloadDelta` takes the
+    /// instances it leaves unchanged from it. Kept decoded (about a kilobyte per instance) so
+    /// that a reload decodes only what changed.
+    config: Config,
     router: Router,
     exec: Executor,
     sys: System,
@@ -242,52 +239,10 @@ pub struct Daemon {
     /// configuration, and when. Any netlink notification since makes it stale (dropped), so
     /// a reload plans with what the kernel holds, as with a dump taken at the `Reload`.
     prepared: Option<(Snapshot, Instant)>,
-}
-
-/// The running configuration in the compact form the parent sent it (a bincode payload of
-/// `Start` or `Reload`, about a tenth of the decoded model): only the dump files read it, so
-/// they decode it on demand instead of the child holding the decoded model for its life.
-#[derive(Debug, Default)]
-pub struct RunningConfig {
-    payload: Box<[u8]>,
-}
-
-impl RunningConfig {
-    /// The payload of a `Start` or `Reload` frame, as received.
-    pub fn from_payload(payload: &[u8]) -> Self {
-        RunningConfig {
-            payload: payload.into(),
-        }
-    }
-
-    /// Encodes `config` (no parent sent it: standalone runs and tests).
-    pub fn encode(config: &Config) -> Self {
-        let msg = ToChild::Start {
-            config: Box::new(config.clone()),
-        };
-        match keepalived_ipc::encode(&msg) {
-            Ok(frame) => Self::from_payload(frame.get(keepalived_ipc::HEADER_LEN..).unwrap_or(&[])),
-            Err(e) => {
-                log::error!("cannot keep the running configuration for dumps: {e}");
-                Self::default()
-            }
-        }
-    }
-
-    /// The decoded configuration; the default one if the payload does not decode (logged).
-    pub fn decode(&self) -> Config {
-        match keepalived_ipc::decode_payload::<ToChild>(&self.payload) {
-            Ok(ToChild::Start { config } | ToChild::Reload { config }) => *config,
-            Ok(other) => {
-                log::error!("running configuration: unexpected {other:?}");
-                Config::default()
-            }
-            Err(e) => {
-                log::error!("running configuration does not decode: {e}");
-                Config::default()
-            }
-        }
-    }
+    /// The last dump of links and addresses with the monitor's events since applied: what a
+    /// reload plans with instead of dumping again (`None` without a monitor, after lost
+    /// events, or where the order of addresses is the kernel's to choose).
+    view: Option<KernelView>,
 }
 
 /// The VMACs this process created and the sysctls it changed for them.
@@ -344,14 +299,8 @@ fn os_err(what: &str, e: impl std::fmt::Display) -> StartError {
 
 impl Daemon {
     /// Sets everything up for `config` (sockets, netlink, signals) without starting the
-    /// instances; `ipc` is the channel to the parent, if any; `running` is `config` in its
-    /// encoded form when the parent sent it (else it is encoded here).
-    pub fn new(
-        config: &Config,
-        running: Option<RunningConfig>,
-        opts: VrrpdOptions,
-        ipc: Option<Ipc>,
-    ) -> Result<Self, StartError> {
+    /// instances; `ipc` is the channel to the parent, if any.
+    pub fn new(config: Config, opts: VrrpdOptions, ipc: Option<Ipc>) -> Result<Self, StartError> {
         let signals = SignalFd::new(&[
             Signal::SIGTERM,
             Signal::SIGINT,
@@ -381,14 +330,17 @@ impl Daemon {
             }
         };
         let mut snapshot = Snapshot::take(&mut sys.rtnl).map_err(|e| os_err("netlink dump", e))?;
-        let vmacs = setup_vmacs(config, &snapshot, &mut sys);
+        let vmacs = setup_vmacs(&config, &snapshot, &mut sys);
         if !vmacs.links.is_empty() {
             snapshot = Snapshot::take(&mut sys.rtnl).map_err(|e| os_err("netlink dump", e))?;
         }
+        let view = monitor
+            .is_some()
+            .then(|| KernelView::from_snapshot(&snapshot));
         let plan_opts = PlanOptions {
             scripts_supported: opts.scripts_supported,
         };
-        let mut plan = params::plan(config, &snapshot, plan_opts);
+        let mut plan = params::plan(&config, &snapshot, plan_opts);
         for w in &plan.warnings {
             log::warn!("{w}");
         }
@@ -434,13 +386,14 @@ impl Daemon {
             }
         }
         let exec = Executor::new(plan.shells.len(), opts.dont_release_vrrp);
+        let alerts = crate::alert::Alerts::new(&config);
         let now = Instant::now();
         let mut d = Daemon {
             poll,
             epoch: now,
             opts,
             plan,
-            config: running.unwrap_or_else(|| RunningConfig::encode(config)),
+            config,
             router,
             exec,
             sys,
@@ -460,10 +413,11 @@ impl Daemon {
             early: Vec::new(),
             actions: Vec::new(),
             touched: Vec::new(),
-            alerts: crate::alert::Alerts::new(config),
+            alerts,
             retired_plan: None,
             shed_at: None,
             prepared: None,
+            view,
         };
         for e in d.sys.sockets.sync(d.poll.registry(), &d.plan) {
             log::error!("{e}");
@@ -662,11 +616,17 @@ impl Daemon {
             Err(e) => {
                 log::warn!("netlink monitor: {e}");
                 self.prepared = None;
+                self.view = None;
                 return;
             }
         };
         if !events.is_empty() {
             self.prepared = None;
+        }
+        for ev in &events {
+            if self.view.as_mut().is_some_and(|v| !v.apply(ev)) {
+                self.view = None;
+            }
         }
         for ev in events {
             match ev {
@@ -805,40 +765,37 @@ impl Daemon {
                 return;
             }
         };
-        for (m, running) in msgs {
-            self.on_message_kept(m, running);
+        for m in msgs {
+            self.on_message(m);
         }
     }
 
     /// Handles one message from the parent (after the handshake and `Start`).
     pub fn on_message(&mut self, msg: ToChild) {
-        self.on_message_kept(msg, None);
-    }
-
-    /// [`Self::on_message`] with the encoded form of a `Reload`'s configuration, if known.
-    fn on_message_kept(&mut self, msg: ToChild, running: Option<RunningConfig>) {
         match msg {
             ToChild::Hello { .. } | ToChild::Start { .. } => {
                 log::warn!("IPC: unexpected Hello/Start ignored");
             }
             ToChild::Resume { last_states } => self.start(Some(&last_states)),
             ToChild::PrepareReload => self.prepare_reload(),
-            ToChild::Reload { config } => {
-                let mut stages = keepalived_sys::stages::Stages::start();
-                let warnings = self.reload_timed(&config, &mut stages);
-                self.send(&ToParent::ReloadDone { warnings });
-                stages.lap("reply");
-                // Freeing the decoded model and the old plan waits until the parent has its
-                // answer.
-                self.config = running.unwrap_or_else(|| RunningConfig::encode(&config));
-                drop(config);
-                self.retired_plan = None;
-                log::debug!("reload stages (ms): {}", stages.summary());
-                self.shed_at = Some(Instant::now() + SHED_AFTER_BURST);
-                // After the reply, so the trim never delays the reload: the old plan is freed,
-                // and the reload's code pages leave the resident set again.
-                keepalived_sys::memory::release_free_heap();
-                let _ = keepalived_sys::memory::release_clean_file_pages();
+            ToChild::Reload { config } => self.reload_and_answer(*config),
+            ToChild::ReloadDelta {
+                base_len,
+                mut config,
+                order,
+            } => {
+                let sent = std::mem::take(&mut config.vrrp_instances);
+                let running = &mut self.config.vrrp_instances;
+                match keepalived_ipc::delta::rebuild(running, base_len, &order, sent) {
+                    Ok(instances) => {
+                        config.vrrp_instances = instances;
+                        self.reload_and_answer(*config);
+                    }
+                    Err(e) => {
+                        log::error!("reload: {e}: asking for the whole configuration");
+                        self.send(&ToParent::ReloadNeedsFull);
+                    }
+                }
             }
             ToChild::Dump { id, format } => {
                 let text = self.dump_text(format);
@@ -877,6 +834,24 @@ impl Daemon {
         }
     }
 
+    /// Applies a reload, answers `ReloadDone`, and only then frees what it replaced.
+    fn reload_and_answer(&mut self, config: Config) {
+        let mut stages = keepalived_sys::stages::Stages::start();
+        let warnings = self.reload_timed(&config, &mut stages);
+        self.send(&ToParent::ReloadDone { warnings });
+        stages.lap("reply");
+        // The configuration becomes the running one even when the reload was refused: the
+        // parent bases the next `ReloadDelta` on it.
+        drop(std::mem::replace(&mut self.config, config));
+        self.retired_plan = None;
+        log::debug!("reload stages (ms): {}", stages.summary());
+        self.shed_at = Some(Instant::now() + SHED_AFTER_BURST);
+        // After the reply, so the trim never delays the reload: the old plan is freed,
+        // and the reload's code pages leave the resident set again.
+        keepalived_sys::memory::release_free_heap();
+        let _ = keepalived_sys::memory::release_clean_file_pages();
+    }
+
     /// Sends a message to the parent (if any).
     pub fn send(&mut self, msg: &ToParent) {
         if let Some(ipc) = self.ipc.as_mut() {
@@ -886,11 +861,10 @@ impl Daemon {
 
     /// keepalived's data or JSON dump of the running state.
     fn dump_text(&mut self, format: keepalived_ipc::DumpFormat) -> String {
-        let config = self.config.decode();
-        let os =
-            crate::dump::os::gather(&config, &self.plan, &mut self.sys.rtnl, &self.sys.sockets);
+        let config = &self.config;
+        let os = crate::dump::os::gather(config, &self.plan, &mut self.sys.rtnl, &self.sys.sockets);
         let input = crate::dump::DumpInput {
-            config: &config,
+            config,
             plan: &self.plan,
             router: &self.router,
             clock: crate::dump::Clock {
@@ -1033,38 +1007,63 @@ impl Daemon {
         }
     }
 
-    /// `PrepareReload`: sends the reload adverts, and dumps links and addresses now, while
+    /// `PrepareReload`: sends the reload adverts, and takes the links and addresses now, while
     /// the parent parses, so that the `Reload` finds them ready. Without a netlink monitor
     /// nothing would say when the dump went stale, so none is kept.
     fn prepare_reload(&mut self) {
         self.prepared = None;
+        let mut stages = keepalived_sys::stages::Stages::start();
         // keepalived's reload advert: every MASTER announces itself before the reload's work
         // (here while the parent parses), and an unchanged one sends nothing more at the
         // `Reload`.
         if self.started {
             self.handle(Target::All, Input::ReloadAdvert);
             self.sys.sockets.flush();
+            stages.lap("reload adverts");
         }
-        if self.monitor.is_none() {
-            return;
+        if self.monitor.is_some() {
+            // Changes already announced are handled first; the snapshot then matches what
+            // follows.
+            self.on_net_events();
+            match self.view.as_ref() {
+                Some(view) => {
+                    self.prepared = Some((view.snapshot(), Instant::now()));
+                    stages.lap("snapshot from the monitor's view");
+                }
+                None => {
+                    match Snapshot::take(&mut self.sys.rtnl) {
+                        Ok(snap) => {
+                            self.view = Some(KernelView::from_snapshot(&snap));
+                            self.prepared = Some((snap, Instant::now()));
+                        }
+                        Err(e) => log::debug!("netlink dump for the coming reload: {e}"),
+                    }
+                    stages.lap("netlink dump");
+                }
+            }
         }
-        // Changes already announced are handled first; the dump then matches what follows.
-        self.on_net_events();
-        match Snapshot::take(&mut self.sys.rtnl) {
-            Ok(snap) => self.prepared = Some((snap, Instant::now())),
-            Err(e) => log::debug!("netlink dump for the coming reload: {e}"),
-        }
+        log::debug!("reload preparation (ms): {}", stages.summary());
     }
 
-    /// The links and addresses a reload plans with: the dump `PrepareReload` took if no
-    /// netlink notification has arrived since (pending ones are read now), else a new one.
+    /// The links and addresses a reload plans with: the snapshot `PrepareReload` took if no
+    /// netlink notification has arrived since (pending ones are read now), else the
+    /// monitor's view, else a new dump.
     fn reload_snapshot(&mut self) -> Result<Snapshot, String> {
-        if self.prepared.is_some() {
+        if self.monitor.is_some() {
             self.on_net_events();
         }
         match self.prepared.take() {
             Some((snap, at)) if at.elapsed() < PREPARED_TTL => Ok(snap),
-            _ => Snapshot::take(&mut self.sys.rtnl),
+            _ => match self.view.as_ref() {
+                Some(view) => Ok(view.snapshot()),
+                None => {
+                    let snap = Snapshot::take(&mut self.sys.rtnl)?;
+                    if self.monitor.is_some() {
+                        self.view = Some(KernelView::from_snapshot(&snap));
+                    }
+                    Ok(snap)
+                }
+            },
         }
     }
 

@@ -28,11 +28,12 @@ pub mod alert;
 pub mod dump;
 pub mod event_loop;
 pub mod exec;
+pub mod kernel_view;
 pub mod net;
 pub mod params;
 pub mod system;
 
-use event_loop::{Daemon, Ipc, RunningConfig};
+use event_loop::{Daemon, Ipc};
 use keepalived_config::Config;
 use keepalived_ipc::{check_hello, encode, hello, FrameDecoder, ToChild, ToParent};
 use std::io::{Read, Write};
@@ -89,7 +90,7 @@ fn read_message(
 fn handshake(
     stream: &mut UnixStream,
     decoder: &mut FrameDecoder<ToChild>,
-) -> Result<(Config, RunningConfig), HandshakeFailure> {
+) -> Result<Config, HandshakeFailure> {
     let bytes = encode(&hello::<ToParent>()).map_err(|e| HandshakeFailure::Frame(e.to_string()))?;
     stream.write_all(&bytes)?;
     let first = read_message(stream, decoder)?;
@@ -97,10 +98,9 @@ fn handshake(
     loop {
         match read_message(stream, decoder)? {
             ToChild::Start { config } => {
-                let running = RunningConfig::from_payload(decoder.last_payload().unwrap_or(&[]));
                 // The Start frame of thousands of instances: its buffer goes now.
                 decoder.release();
-                return Ok((*config, running));
+                return Ok(*config);
             }
             ToChild::Shutdown => return Err(HandshakeFailure::Closed),
             other => log::warn!("IPC: {other:?} before Start ignored"),
@@ -123,7 +123,7 @@ pub fn run_child(ipc: OwnedFd, opts: VrrpdOptions) -> ExitCode {
     }
     let mut stream = UnixStream::from(ipc);
     let mut decoder = FrameDecoder::new();
-    let (config, running) = match handshake(&mut stream, &mut decoder) {
+    let config = match handshake(&mut stream, &mut decoder) {
         Ok(c) => c,
         Err(e) => {
             log::error!("VRRP child: {e}");
@@ -135,15 +135,13 @@ pub fn run_child(ipc: OwnedFd, opts: VrrpdOptions) -> ExitCode {
         return ExitCode::FAILURE;
     }
     let ipc = Some(Ipc::new(stream, decoder));
-    let mut daemon = match Daemon::new(&config, Some(running), opts, ipc) {
+    let mut daemon = match Daemon::new(config, opts, ipc) {
         Ok(d) => d,
         Err(e) => {
             log::error!("VRRP child cannot start: {e}");
             return ExitCode::FAILURE;
         }
     };
-    // The daemon keeps the encoded form: the decoded one would stay for the child's whole life.
-    drop(config);
     daemon.send(&ToParent::Ready);
     daemon.start_after_grace();
     daemon.on_ipc();
@@ -156,7 +154,7 @@ pub fn run_child(ipc: OwnedFd, opts: VrrpdOptions) -> ExitCode {
 
 /// Runs the VRRP side without a parent: SIGTERM or SIGINT stop it.
 pub fn run_standalone(config: Config, opts: VrrpdOptions) -> ExitCode {
-    let mut daemon = match Daemon::new(&config, None, opts, None) {
+    let mut daemon = match Daemon::new(config, opts, None) {
         Ok(d) => d,
         Err(e) => {
             log::error!("cannot start: {e}");

@@ -24,7 +24,12 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::time::SystemTime;
 
 /// `IFA_F_SECONDARY`.
-const IFA_F_SECONDARY: u32 = 0x01;
+pub(crate) const IFA_F_SECONDARY: u32 = 0x01;
+
+/// Whether `addr` is an IPv6 link-local address (fe80::/10).
+pub(crate) fn is_link_local_v6(addr: IpAddr) -> bool {
+    matches!(addr, IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80)
+}
 
 /// Links and addresses as dumped from the kernel: the [`InterfaceLookup`] of the daemon.
 ///
@@ -67,7 +72,7 @@ impl Snapshot {
                 IpAddr::V4(v4) if a.flags & IFA_F_SECONDARY == 0 => {
                     sources.primary_v4.get_or_insert(v4);
                 }
-                IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80 => {
+                IpAddr::V6(v6) if is_link_local_v6(a.addr) => {
                     sources.link_local_v6.get_or_insert(v6);
                 }
                 _ => {}

@@ -207,6 +207,7 @@ impl Supervisor<'_> {
         // is freed and its pages given back, so they are not resident twice.
         drop(std::mem::take(&mut self.config));
         drop(std::mem::take(&mut self.start_frame));
+        drop(self.running_instances.take());
         keepalived_sys::memory::release_free_heap();
         // The descriptors are closed; their owners must not close them (or remove pid files).
         std::mem::forget(self);
@@ -369,6 +370,7 @@ impl Supervisor<'_> {
                     self.report_startup();
                 }
             }
+            ToParent::ReloadNeedsFull => self.resend_whole(idx),
             ToParent::ReloadDone { warnings } => {
                 for w in warnings {
                     warn!("{w}");

@@ -12,9 +12,9 @@ use crate::reload::ReloadQueue;
 use crate::signals::realtime::{self, SelfPipe};
 use crate::{exit, ChildEntries, ChildEntry, SupervisorOptions};
 use keepalived_config::{cannot_run, load, Config, Host, LoadOptions, Loaded, Severity};
-use keepalived_ipc::{InstanceStatus, ToChild};
+use keepalived_ipc::{InstanceBytes, InstanceStatus, ToChild};
 use keepalived_sys::SignalFd;
-use log::{error, info, warn};
+use log::{debug, error, info, warn};
 use mio::unix::SourceFd;
 use mio::{Interest, Poll, Token};
 use std::collections::{BTreeMap, HashMap};
@@ -100,6 +100,9 @@ struct Supervisor<'h> {
     /// `Start` with the whole running model, encoded once: what every child is sent when it
     /// starts. A tenth of the decoded model's size, which the parent never reads again.
     start_frame: Vec<u8>,
+    /// The encoding of each instance the VRRP child runs: what a reload compares the new
+    /// ones with, to send it only those that changed (`None`: not known, send them all).
+    running_instances: Option<InstanceBytes>,
     poll: Poll,
     signal_fd: SignalFd,
     rt_json: Option<SelfPipe>,
@@ -279,6 +282,13 @@ pub fn run(mut opts: SupervisorOptions, host: &dyn Host, entries: ChildEntries) 
         warn!("Warning - keepalived has no configuration to run");
     }
     let notifier = Notifier::from_env();
+    let running_instances = match InstanceBytes::encode(&config.vrrp_instances) {
+        Ok(r) => Some(r),
+        Err(e) => {
+            debug!("instances not encoded one by one: {e}");
+            None
+        }
+    };
     let Some((config, start_frame)) = keep_for_parent(config) else {
         return ExitCode::from(exit::FATAL);
     };
@@ -289,6 +299,7 @@ pub fn run(mut opts: SupervisorOptions, host: &dyn Host, entries: ChildEntries) 
         host,
         config,
         start_frame,
+        running_instances,
         poll,
         signal_fd,
         rt_json,

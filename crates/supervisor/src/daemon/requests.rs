@@ -7,9 +7,9 @@ use crate::children::ChildKind;
 use crate::dumpfile::DumpKind;
 use crate::os::PidLock;
 use crate::reload::{unchangeable_setting, ReloadRequest};
-use keepalived_config::{cannot_run, ConfigClass, Severity};
-use keepalived_ipc::{DumpFormat, ToChild};
-use log::{error, info};
+use keepalived_config::{cannot_run, Config, ConfigClass, Severity};
+use keepalived_ipc::{delta, DumpFormat, InstanceBytes, ToChild};
+use log::{error, info, warn};
 use std::time::Instant;
 
 impl Supervisor<'_> {
@@ -64,22 +64,22 @@ impl Supervisor<'_> {
         warn_checker(&self.opts, &new, self.has_checker);
         let vrrp_wanted = vrrp_wanted(&self.opts, &new);
         let checker_wanted = checker_wanted(&self.opts, &new);
-        // One encoding for every child, and afterwards for the children started later.
-        let reload = ToChild::Reload { config: new };
-        let mut reload_frame = match keepalived_ipc::encode(&reload) {
-            Ok(f) => f,
+        // The VRRP child is sent only the instances that changed, before anything else is
+        // encoded: the encoding of the whole model for the other children (and for the
+        // children started later) then overlaps its work.
+        let mut new = new;
+        let (vrrp_frame, running_instances) = match self.vrrp_delta_frame(&mut new) {
+            Ok(d) => d,
             Err(e) => {
                 error!("cannot encode the new configuration for the children: {e}");
                 self.reload_refused();
                 return;
             }
         };
-        stages.lap("encode");
-        let ToChild::Reload { config: new } = reload else {
-            return;
-        };
+        stages.lap("encode delta");
         let now = Instant::now();
         let mut sent = Vec::new();
+        let mut want_whole = Vec::new();
         for (idx, slot) in self.slots.iter_mut().enumerate() {
             let (wanted_now, pid_path) = match slot.kind {
                 ChildKind::Vrrp => (vrrp_wanted, &self.vrrp_pid_path),
@@ -98,17 +98,52 @@ impl Supervisor<'_> {
                     }
                 }
             }
-            match slot.channel.as_mut() {
-                Some(ch) if slot.pid.is_some() => {
-                    ch.send_frame(&reload_frame);
-                    stages.lap("send");
+            match (slot.channel.as_mut(), &vrrp_frame) {
+                (Some(ch), Some(delta)) if slot.pid.is_some() && slot.kind == ChildKind::Vrrp => {
+                    ch.send_frame(delta);
+                    stages.lap("send delta");
                     sent.push(idx);
                 }
+                (Some(_), _) if slot.pid.is_some() => want_whole.push(idx),
                 _ => {
                     if slot.wanted && slot.pid.is_none() && slot.restart_at.is_none() {
                         slot.restart_at = Some(now);
                     }
                 }
+            }
+        }
+        drop(vrrp_frame);
+        // One encoding of the whole model for the other children, and afterwards for the
+        // children started later.
+        let reload = ToChild::Reload { config: new };
+        let reload_frame = keepalived_ipc::encode(&reload);
+        stages.lap("encode");
+        let ToChild::Reload { config: new } = reload else {
+            return;
+        };
+        let mut reload_frame = match reload_frame {
+            Ok(f) => f,
+            Err(e) if sent.is_empty() => {
+                error!("cannot encode the new configuration for the children: {e}");
+                self.reload_refused();
+                return;
+            }
+            Err(e) => {
+                // Not seen in practice: the change the VRRP child got holds the same data.
+                error!("cannot encode the new configuration for the other children: {e}");
+                self.running_instances = None;
+                if self.reloads.started(sent) {
+                    self.reload_complete();
+                }
+                return;
+            }
+        };
+        self.running_instances = running_instances;
+        for &idx in &want_whole {
+            if let Some(ch) = self.slots.get_mut(idx).and_then(|s| s.channel.as_mut()) {
+                ch.send_frame(&reload_frame);
+                stages.lap("send");
+                sent.push(idx);
             }
         }
         // The children have the new model: the frame becomes the `Start` of children started
@@ -129,6 +164,64 @@ impl Supervisor<'_> {
         // VRRP child while it applies the reload.
         if self.reloads.started(sent) {
             self.reload_complete();
+        }
+    }
+
+    /// The `ReloadDelta` frame for the VRRP child (`None` when the running instances are not
+    /// known: it is then sent the whole model), and the encoding of `new`'s instances, which
+    /// becomes the base of the next one once `new` is the running configuration. `new` is
+    /// as it was when this returns.
+    fn vrrp_delta_frame(
+        &self,
+        new: &mut Config,
+    ) -> Result<(Option<Vec<u8>>, Option<InstanceBytes>), keepalived_ipc::EncodeError> {
+        let encoded = match InstanceBytes::encode(&new.vrrp_instances) {
+            Ok(e) => e,
+            Err(e) => {
+                // The whole model's encoding, next, reports it (and refuses the reload).
+                log::debug!("instances not encoded one by one: {e}");
+                return Ok((None, None));
+            }
+        };
+        let Some(base) = self.running_instances.as_ref() else {
+            return Ok((None, Some(encoded)));
+        };
+        let Ok(base_len) = u32::try_from(base.len()) else {
+            return Ok((None, Some(encoded)));
+        };
+        let order = encoded.changes_from(base);
+        let mut all = std::mem::take(&mut new.vrrp_instances);
+        new.vrrp_instances = delta::take_sent(&mut all, &order);
+        let msg = ToChild::ReloadDelta {
+            base_len,
+            config: Box::new(std::mem::take(new)),
+            order,
+        };
+        let frame = keepalived_ipc::encode(&msg);
+        if let ToChild::ReloadDelta { config, order, .. } = msg {
+            *new = *config;
+            let sent = std::mem::take(&mut new.vrrp_instances);
+            delta::put_back(&mut all, &order, sent);
+        }
+        new.vrrp_instances = all;
+        Ok((Some(frame?), Some(encoded)))
+    }
+
+    /// A child could not apply a `ReloadDelta`: it is sent the whole running model.
+    pub(super) fn resend_whole(&mut self, idx: usize) {
+        let mut frame = self.start_frame.clone();
+        let channel = self.slots.get_mut(idx).and_then(|s| s.channel.as_mut());
+        match channel {
+            Some(ch) if keepalived_ipc::retag_start_as_reload(&mut frame) => {
+                warn!(
+                    "sending the whole configuration to the child that could not apply the change"
+                );
+                ch.send_frame(&frame);
+            }
+            _ => {
+                error!("cannot send the whole configuration to the child: reload abandoned");
+                self.reload_step_done(idx);
+            }
         }
     }
 
