@@ -10,27 +10,42 @@
 
 use crate::system::{is_link_local_v6, Snapshot, IFA_F_SECONDARY};
 use keepalived_sys::netlink::{Addr, Link, NetEvent};
+use std::collections::HashMap;
+use std::net::IpAddr;
 
 /// Links and addresses: a dump with the monitor's events since applied.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+///
+/// Thousands of VIPs come and go through here (each one an event), so an address is found
+/// through an index and a removed one leaves a hole, squeezed out when holes are the majority.
+#[derive(Debug, Clone, Default)]
 pub struct KernelView {
     links: Vec<Link>,
-    /// In the order a dump would list them (see [`KernelView::apply`]).
-    addrs: Vec<Addr>,
+    /// In the order a dump would list them (see [`KernelView::apply`]); `None`: removed.
+    addrs: Vec<Option<Addr>>,
+    /// Where each address is in `addrs`.
+    at: HashMap<(u32, IpAddr), usize>,
+    /// Per link: how many secondary IPv4 addresses and IPv6 link-local addresses it has.
+    secondaries_v4: HashMap<u32, usize>,
+    link_locals_v6: HashMap<u32, usize>,
 }
 
 impl KernelView {
     /// The view of a fresh dump.
     pub fn from_snapshot(snapshot: &Snapshot) -> Self {
-        KernelView {
+        let mut view = KernelView {
             links: snapshot.links.clone(),
-            addrs: snapshot.addrs.clone(),
+            ..KernelView::default()
+        };
+        for addr in &snapshot.addrs {
+            view.insert(addr.clone());
         }
+        view
     }
 
     /// The snapshot a dump would give now.
     pub fn snapshot(&self) -> Snapshot {
-        Snapshot::new(self.links.clone(), self.addrs.clone())
+        let addrs = self.addrs.iter().flatten().cloned().collect();
+        Snapshot::new(self.links.clone(), addrs)
     }
 
     /// Applies one monitor event; false when the view can no longer stand for a dump.
@@ -45,7 +60,16 @@ impl KernelView {
             }
             NetEvent::LinkRemoved { index, .. } => {
                 self.links.retain(|l| l.index != *index);
-                self.addrs.retain(|a| a.ifindex != *index);
+                let gone: Vec<Addr> = self
+                    .addrs
+                    .iter()
+                    .flatten()
+                    .filter(|a| a.ifindex == *index)
+                    .cloned()
+                    .collect();
+                for addr in &gone {
+                    self.take(addr);
+                }
                 true
             }
             NetEvent::AddrAdded(addr) => self.add(addr),
@@ -55,46 +79,75 @@ impl KernelView {
     }
 
     fn add(&mut self, addr: &Addr) -> bool {
-        if let Some(known) = self
-            .addrs
-            .iter_mut()
-            .find(|a| a.ifindex == addr.ifindex && a.addr == addr.addr)
-        {
-            // A flag change (IPv6 DAD done, a promotion): the position may differ from a dump's.
-            let promoted = known.flags & IFA_F_SECONDARY != addr.flags & IFA_F_SECONDARY;
+        if let Some(&i) = self.at.get(&(addr.ifindex, addr.addr)) {
+            let Some(known) = self.addrs.get_mut(i).and_then(Option::as_mut) else {
+                return false;
+            };
+            // A promotion: where the kernel now lists the address is its choice.
+            if known.flags & IFA_F_SECONDARY != addr.flags & IFA_F_SECONDARY {
+                return false;
+            }
+            // A flag change in place (IPv6 DAD done, a new lifetime).
             *known = addr.clone();
-            return !promoted;
+            return true;
         }
         // The kernel lists IPv6 addresses by scope: which of two link-locals comes first is
         // its choice. IPv4 primaries keep the order they were added in, as here.
-        if is_link_local_v6(addr.addr)
-            && self
-                .addrs
-                .iter()
-                .any(|a| a.ifindex == addr.ifindex && is_link_local_v6(a.addr))
-        {
+        if is_link_local_v6(addr.addr) && self.link_locals_v6.get(&addr.ifindex) > Some(&0) {
             return false;
         }
-        self.addrs.push(addr.clone());
+        self.insert(addr.clone());
         true
     }
 
     fn remove(&mut self, addr: &Addr) -> bool {
-        let Some(at) = self
-            .addrs
-            .iter()
-            .position(|a| a.ifindex == addr.ifindex && a.addr == addr.addr)
-        else {
+        let Some(removed) = self.take(addr) else {
             return true;
         };
-        let removed = self.addrs.remove(at);
         // A primary leaving its secondaries behind: the kernel promotes one (or removes them
         // all, announcing each), and where the promoted one then sits is its business.
         let primary_v4 = removed.addr.is_ipv4() && removed.flags & IFA_F_SECONDARY == 0;
-        !(primary_v4
-            && self.addrs.iter().any(|a| {
-                a.ifindex == removed.ifindex && a.addr.is_ipv4() && a.flags & IFA_F_SECONDARY != 0
-            }))
+        !(primary_v4 && self.secondaries_v4.get(&removed.ifindex) > Some(&0))
+    }
+
+    fn counters(&mut self, addr: &Addr) -> Option<&mut usize> {
+        if addr.addr.is_ipv4() && addr.flags & IFA_F_SECONDARY != 0 {
+            Some(self.secondaries_v4.entry(addr.ifindex).or_default())
+        } else if is_link_local_v6(addr.addr) {
+            Some(self.link_locals_v6.entry(addr.ifindex).or_default())
+        } else {
+            None
+        }
+    }
+
+    /// Appends `addr` (not present).
+    fn insert(&mut self, addr: Addr) {
+        if let Some(n) = self.counters(&addr) {
+            *n += 1;
+        }
+        self.at.insert((addr.ifindex, addr.addr), self.addrs.len());
+        self.addrs.push(Some(addr));
+    }
+
+    /// Takes `addr` out, leaving a hole; `None` if it is not there.
+    fn take(&mut self, addr: &Addr) -> Option<Addr> {
+        let i = self.at.remove(&(addr.ifindex, addr.addr))?;
+        let removed = self.addrs.get_mut(i).and_then(Option::take)?;
+        if let Some(n) = self.counters(&removed) {
+            *n = n.saturating_sub(1);
+        }
+        if self.at.len() * 2 < self.addrs.len() {
+            self.squeeze();
+        }
+        Some(removed)
+    }
+
+    fn squeeze(&mut self) {
+        self.addrs.retain(Option::is_some);
+        self.at.clear();
+        for (i, a) in self.addrs.iter().flatten().enumerate() {
+            self.at.insert((a.ifindex, a.addr), i);
+        }
     }
 }
 
@@ -143,10 +196,34 @@ mod tests {
         assert!(!v.snapshot().has_addr(2, vip.addr));
         // Gone already (an event from before the dump): nothing to do.
         assert!(v.apply(&NetEvent::AddrRemoved(vip)));
-        assert_eq!(v, view());
+        assert_eq!(v.snapshot().addrs, view().snapshot().addrs);
+        assert_eq!(v.snapshot().links, view().snapshot().links);
         let eth0 = v.snapshot().interface("eth0").unwrap();
         assert_eq!(eth0.primary_v4, Some(Ipv4Addr::new(192, 168, 0, 1)));
         assert_eq!(eth0.link_local_v6, Some("fe80::1".parse().unwrap()));
+    }
+
+    #[test]
+    fn thousands_of_vips_keep_their_order_through_holes() {
+        let mut v = view();
+        let vip = |i: u32| addr(2, &format!("10.{}.{}.1", i / 250, i % 250), 0);
+        for i in 0..1000 {
+            assert!(v.apply(&NetEvent::AddrAdded(vip(i))));
+        }
+        for i in (0..1000).filter(|i| i % 10 != 3) {
+            assert!(v.apply(&NetEvent::AddrRemoved(vip(i))));
+        }
+        // A flag change stays in place.
+        let mut changed = vip(503);
+        changed.flags = 0x80;
+        assert!(v.apply(&NetEvent::AddrAdded(changed.clone())));
+        let mut want = view().snapshot().addrs;
+        want.extend((0..1000).filter(|i| i % 10 == 3).map(vip));
+        if let Some(a) = want.iter_mut().find(|a| a.addr == changed.addr) {
+            *a = changed;
+        }
+        assert_eq!(v.snapshot().addrs, want);
+        assert!(v.addrs.len() < 2 * want.len(), "holes are squeezed out");
     }
 
     #[test]
