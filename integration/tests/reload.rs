@@ -221,6 +221,12 @@ fn hundred_sighups_lose_no_vip() {
             );
         }
         assert!(misses.is_empty(), "poller saw VIPs missing: {misses:?}");
+        // Every reload reached the VRRP child as a change to what it ran (`ReloadDelta`).
+        assert_eq!(
+            count_in_log(&c.nodes[0].log_path(), "sending the whole configuration"),
+            0,
+            "a reload did not fit the VRRP child's running configuration"
+        );
         assert!(samples > 100, "the poller ran too rarely: {samples}");
         assert!(toggled_gone > 0, "{TOGGLED} never went away");
         let peer_took = additions_since(&mon2, since);
