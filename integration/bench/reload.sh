@@ -99,7 +99,9 @@ run_one() { # $1 label, $2 binary -> appends "label reload_ms new_vip_ms lost mi
     kill "$follower" 2>/dev/null || true; exec 3<&-
     local added=""
     for _ in $(seq 300); do
-      added=$(grep -v 'Deleted' "$dir/mon.log" | grep "inet $want/" | tail -1 | sed -n 's/^\[\([^]]*\)\].*/\1/p')
+      # No line yet is not an error: under `set -e -o pipefail` a grep that finds nothing
+      # would end the whole run (one run of run-all.sh ended so, with no message).
+      added=$({ grep -v 'Deleted' "$dir/mon.log" | grep "inet $want/" || true; } | tail -1 | sed -n 's/^\[\([^]]*\)\].*/\1/p')
       [ -n "$added" ] && (( $(date -d "$added" +%s%N) >= t0 )) && break
       added=""; sleep 0.1
     done
