@@ -58,12 +58,13 @@ impl InstanceBytes {
         self.ends.is_empty()
     }
 
-    /// The encodings, in order.
-    fn iter(&self) -> impl Iterator<Item = &[u8]> {
-        let starts = std::iter::once(0).chain(self.ends.iter().copied());
-        starts
-            .zip(&self.ends)
-            .map(|(start, &end)| self.bytes.get(start..end).unwrap_or(&[]))
+    /// The encoding of instance `i`.
+    fn get(&self, i: usize) -> Option<&[u8]> {
+        let start = match i.checked_sub(1) {
+            Some(before) => *self.ends.get(before)?,
+            None => 0,
+        };
+        self.bytes.get(start..*self.ends.get(i)?)
     }
 
     /// Where each of these instances comes from when `base` is what the child runs: the
@@ -73,14 +74,17 @@ impl InstanceBytes {
         // with the same bytes (built backwards, so equal instances are taken in order).
         let mut first: HashMap<&[u8], usize> = HashMap::with_capacity(base.len());
         let mut next_equal = vec![None; base.len()];
-        let encoded: Vec<&[u8]> = base.iter().collect();
-        for (i, bytes) in encoded.iter().enumerate().rev() {
-            if let Some(slot) = next_equal.get_mut(i) {
+        for i in (0..base.len()).rev() {
+            if let (Some(bytes), Some(slot)) = (base.get(i), next_equal.get_mut(i)) {
                 *slot = first.insert(bytes, i);
             }
         }
-        self.iter()
-            .map(|bytes| {
+        (0..self.len())
+            .map(|j| {
+                // Sent whole unless a running instance has the same bytes.
+                let Some(bytes) = self.get(j) else {
+                    return InstanceFrom::Sent;
+                };
                 let Some(i) = first.get(bytes).copied() else {
                     return InstanceFrom::Sent;
                 };

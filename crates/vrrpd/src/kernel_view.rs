@@ -155,6 +155,7 @@ impl KernelView {
 mod tests {
     use super::*;
     use crate::params::InterfaceLookup;
+    use crate::system::tests::addr;
     use std::net::Ipv4Addr;
 
     fn link(index: u32, name: &str, up: bool) -> Link {
@@ -165,17 +166,6 @@ mod tests {
             running: up,
             mac: Some([2, 0, 0, 0, 0, index as u8]),
             mtu: 1500,
-        }
-    }
-
-    fn addr(ifindex: u32, a: &str, flags: u32) -> Addr {
-        Addr {
-            ifindex,
-            addr: a.parse().unwrap(),
-            prefix_len: 24,
-            label: None,
-            scope: 0,
-            flags,
         }
     }
 

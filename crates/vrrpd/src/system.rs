@@ -339,7 +339,7 @@ impl Os for System {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn link(index: u32, name: &str) -> Link {
@@ -353,7 +353,8 @@ mod tests {
         }
     }
 
-    fn addr(ifindex: u32, a: &str, flags: u32) -> Addr {
+    /// An address as a dump lists it (a /24, no label).
+    pub(crate) fn addr(ifindex: u32, a: &str, flags: u32) -> Addr {
         Addr {
             ifindex,
             addr: a.parse().unwrap(),
