@@ -22,13 +22,23 @@ pub const SLOTS: usize = 8;
 const _: () = assert!(FIRST_TOKEN + SLOTS <= crate::net::FIRST_SOCKET_TOKEN);
 
 /// Which instances and sync groups mail, resolved once per (re)load.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 struct Policy {
     instances: HashMap<String, bool>,
     groups: HashMap<String, bool>,
 }
 
 impl Policy {
+    /// Empty when no mail goes out at all: every reload of thousands of instances would
+    /// otherwise resolve each one's setting for nothing.
+    fn for_mailer(config: &Config, mailer: &Mailer) -> Self {
+        if mailer.enabled() {
+            Policy::from_config(config)
+        } else {
+            Policy::default()
+        }
+    }
+
     fn from_config(config: &Config) -> Self {
         let g = &config.global;
         let default_on = g.smtp_alert_vrrp.or(g.smtp_alert).unwrap_or(false);
@@ -68,9 +78,10 @@ fn alert_state(s: State) -> Option<AlertState> {
 impl Alerts {
     /// Alerts as `config` asks for them (none without `smtp_server` and recipients).
     pub fn new(config: &Config) -> Self {
+        let mailer = Mailer::new(&config.global, Token(FIRST_TOKEN), SLOTS);
         Alerts {
-            policy: Policy::from_config(config),
-            mailer: Mailer::new(&config.global, Token(FIRST_TOKEN), SLOTS),
+            policy: Policy::for_mailer(config, &mailer),
+            mailer,
             last_instance: HashMap::new(),
             last_group: HashMap::new(),
         }
@@ -78,8 +89,8 @@ impl Alerts {
 
     /// A reload: new policy; mails under way finish unless the server settings changed.
     pub fn reload(&mut self, config: &Config, registry: &Registry) {
-        self.policy = Policy::from_config(config);
         self.mailer.reload(&config.global, registry);
+        self.policy = Policy::for_mailer(config, &self.mailer);
     }
 
     /// True when alerts are configured at all.
@@ -218,6 +229,31 @@ mod tests {
         assert_eq!(p.instances.get("VI_1"), Some(&true));
         assert_eq!(p.instances.get("VI_2"), Some(&false));
         assert_eq!(p.groups.get("G"), Some(&false));
+    }
+
+    #[test]
+    fn the_policy_is_resolved_only_with_mail_and_again_at_reload() {
+        let with_mail = config(
+            &BASE
+                .replace("GLOBAL", "smtp_alert")
+                .replace("INST", "")
+                .replace("GROUP", ""),
+        );
+        let without = config(
+            &BASE
+                .replace(" smtp_server 127.0.0.1 2525\n", "")
+                .replace("GLOBAL", "smtp_alert")
+                .replace("INST", "")
+                .replace("GROUP", ""),
+        );
+        let poll = mio::Poll::new().unwrap();
+        let mut alerts = Alerts::new(&without);
+        assert_eq!(alerts.policy, Policy::default());
+        alerts.reload(&with_mail, poll.registry());
+        assert!(alerts.enabled());
+        assert_eq!(alerts.policy.instances.get("VI_1"), Some(&true));
+        alerts.reload(&without, poll.registry());
+        assert_eq!(alerts.policy, Policy::default());
     }
 
     /// A sink that accepts connections and keeps them (the mails stay in flight).
