@@ -24,6 +24,7 @@ use std::io::IoSliceMut;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4, SocketAddrV6};
 use std::num::NonZeroU32;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::time::Duration;
 
 use nix::errno::Errno;
 use nix::sys::socket::{self as nixsock, sockopt, ControlMessageOwned, MsgFlags, SockaddrIn6};
@@ -247,6 +248,56 @@ fn one_iov_msg(
     }
 }
 
+/// Control buffer per received datagram, in `u64`s: room for `SCM_TIMESTAMPNS` (a 16-byte
+/// header and a 16-byte `timespec`) with margin.
+const CTRL_WORDS: usize = 8;
+
+/// The `SCM_TIMESTAMPNS` stamp in the control data the kernel filled in for `hdr`, as time
+/// since the Unix epoch; `None` if there is none or the control data was truncated.
+fn arrival_stamp(hdr: &libc::msghdr) -> Option<Duration> {
+    if hdr.msg_flags & libc::MSG_CTRUNC != 0 || hdr.msg_control.is_null() {
+        return None;
+    }
+    // SAFETY: `hdr` was just filled in by recvmmsg: `msg_control` points to a live, aligned
+    // buffer of which the kernel wrote `msg_controllen` bytes of well-formed cmsgs, and the
+    // CMSG_* macros stay inside that length.
+    let mut c = unsafe { libc::CMSG_FIRSTHDR(hdr) };
+    while !c.is_null() {
+        // SAFETY: `c` is non-null and was returned by CMSG_FIRSTHDR/NXTHDR for `hdr`, so it
+        // points to a whole cmsghdr inside the control buffer.
+        let (level, kind, len) = unsafe { ((*c).cmsg_level, (*c).cmsg_type, (*c).cmsg_len) };
+        // SAFETY: as above; CMSG_LEN is a pure size computation.
+        let want = unsafe { libc::CMSG_LEN(std::mem::size_of::<libc::timespec>() as u32) };
+        if level == libc::SOL_SOCKET && kind == libc::SCM_TIMESTAMPNS && len >= want as usize {
+            // SAFETY: the cmsg's length covers a whole timespec after its header; the data
+            // may be unaligned for timespec, hence read_unaligned.
+            let ts =
+                unsafe { std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::timespec>()) };
+            let secs = u64::try_from(ts.tv_sec).ok()?;
+            let nanos = u32::try_from(ts.tv_nsec)
+                .ok()
+                .filter(|n| *n < 1_000_000_000)?;
+            return Some(Duration::new(secs, nanos));
+        }
+        // SAFETY: `c` is a cmsg of `hdr` (see above); NXTHDR returns null past the end.
+        c = unsafe { libc::CMSG_NXTHDR(hdr, c) };
+    }
+    None
+}
+
+/// The realtime clock as time since the Unix epoch: the clock of the kernel's arrival stamps.
+pub fn realtime_now() -> Duration {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+/// Asks the kernel to stamp each datagram's arrival (`SO_TIMESTAMPNS`). A kernel that refuses
+/// only costs the stamps: the caller then times a packet when it reads it.
+fn request_arrival_stamps(sock: &Socket) -> bool {
+    nixsock::setsockopt(sock, sockopt::ReceiveTimestampns, &true).is_ok()
+}
+
 /// Sends every datagram of `batch` with as few `sendmmsg` calls as possible, in order. A
 /// datagram the kernel refuses is retried alone to learn its errno, recorded in `failures`
 /// and skipped; the rest still go. `addr` maps a destination to the socket's address family
@@ -393,6 +444,10 @@ pub struct RecvBatch {
     buf: Vec<u8>,
     slot: usize,
     lens: Vec<usize>,
+    /// Each datagram's kernel arrival stamp (`SO_TIMESTAMPNS`), if the kernel gave one.
+    stamps: Vec<Option<Duration>>,
+    /// One control buffer per `recvmmsg` slot, in `u64`s so each is aligned for a `cmsghdr`.
+    ctrl: Vec<u64>,
     /// The `recvmmsg` vectors, refilled for each call (they point into `buf` only during
     /// it); kept for their memory.
     iovs: Vec<libc::iovec>,
@@ -405,6 +460,7 @@ impl std::fmt::Debug for RecvBatch {
             .field("slots", &self.capacity())
             .field("slot", &self.slot)
             .field("lens", &self.lens)
+            .field("stamps", &self.stamps)
             .finish()
     }
 }
@@ -415,6 +471,8 @@ impl Clone for RecvBatch {
             buf: self.buf.clone(),
             slot: self.slot,
             lens: self.lens.clone(),
+            stamps: self.stamps.clone(),
+            ctrl: self.ctrl.clone(),
             iovs: Vec::with_capacity(self.iovs.capacity()),
             hdrs: Vec::with_capacity(self.hdrs.capacity()),
         }
@@ -431,6 +489,8 @@ impl RecvBatch {
             buf: vec![0; slots * slot],
             slot,
             lens: Vec::with_capacity(slots),
+            stamps: Vec::with_capacity(slots),
+            ctrl: vec![0; calls * CTRL_WORDS],
             iovs: Vec::with_capacity(calls),
             hdrs: Vec::with_capacity(calls),
         }
@@ -458,9 +518,16 @@ impl RecvBatch {
         self.buf.get(start..start + len.min(self.slot))
     }
 
+    /// When datagram `i` of the last receive arrived (`CLOCK_REALTIME` since the Unix epoch, as
+    /// the kernel stamps it); `None` if the kernel gave no stamp.
+    pub fn stamp(&self, i: usize) -> Option<Duration> {
+        self.stamps.get(i).copied().flatten()
+    }
+
     /// The whole buffer as one slot, for a receive that needs a single large buffer.
     pub fn whole_mut(&mut self) -> &mut [u8] {
         self.lens.clear();
+        self.stamps.clear();
         &mut self.buf
     }
 }
@@ -522,6 +589,7 @@ impl VrrpSocketV4 {
             sock.bind(&SocketAddrV4::new(src, 0).into())
                 .ctx("bind", || format!("ifindex {ifindex} address {src}"))?;
         }
+        request_arrival_stamps(&sock);
         Ok(VrrpSocketV4 { sock, ifindex })
     }
 
@@ -567,6 +635,7 @@ impl VrrpSocketV4 {
     /// the kernel looked, so an edge-triggered poll will report the next arrival.
     pub fn recv_batch(&self, batch: &mut RecvBatch) -> Result<usize> {
         batch.lens.clear();
+        batch.stamps.clear();
         let slot = batch.slot;
         // Refilled in place: the vectors keep their capacity, so a receive allocates nothing.
         let (iovs, hdrs) = (&mut batch.iovs, &mut batch.hdrs);
@@ -584,13 +653,20 @@ impl VrrpSocketV4 {
         );
         hdrs.extend(
             iovs.iter_mut()
-                .map(|iov| one_iov_msg(std::ptr::null_mut(), 0, iov)),
+                .zip(batch.ctrl.chunks_exact_mut(CTRL_WORDS))
+                .map(|(iov, ctrl)| {
+                    let mut h = one_iov_msg(std::ptr::null_mut(), 0, iov);
+                    h.msg_hdr.msg_control = ctrl.as_mut_ptr().cast::<libc::c_void>();
+                    h.msg_hdr.msg_controllen = std::mem::size_of_val(ctrl);
+                    h
+                }),
         );
         let count = libc::c_uint::try_from(hdrs.len()).unwrap_or(1);
         let received = loop {
             // SAFETY: `hdrs` holds `count` initialised mmsghdr, each pointing to one iovec of
-            // `iovs` that covers a distinct, writable slot of `batch.buf`; all stay alive and
-            // unmoved during the call. No timeout (null) and no address or control buffers.
+            // `iovs` that covers a distinct, writable slot of `batch.buf`, and to a distinct,
+            // writable, `cmsghdr`-aligned control chunk of `batch.ctrl` of the length given;
+            // all stay alive and unmoved during the call. No timeout (null), no address.
             let rc = unsafe {
                 libc::recvmmsg(
                     self.sock.as_raw_fd(),
@@ -605,6 +681,9 @@ impl VrrpSocketV4 {
                     batch
                         .lens
                         .extend(hdrs.iter().take(n).map(|h| h.msg_len as usize));
+                    batch
+                        .stamps
+                        .extend(hdrs.iter().take(n).map(|h| arrival_stamp(&h.msg_hdr)));
                     break Ok(n);
                 }
                 Err(_) => {
@@ -655,6 +734,8 @@ pub struct RecvV6 {
     pub hop_limit: Option<u8>,
     /// The arrival interface (`IPV6_PKTINFO`), or the socket's interface if the kernel gave none.
     pub ifindex: u32,
+    /// When it arrived (`SO_TIMESTAMPNS`, realtime since the Unix epoch), if stamped.
+    pub stamp: Option<Duration>,
 }
 
 /// A raw IPv6 VRRP socket on one interface; the kernel builds the IPv6 header and checksum.
@@ -725,6 +806,7 @@ impl VrrpSocketV6 {
             sock.bind(&SocketAddrV6::new(src, 0, 0, scope).into())
                 .ctx("bind", || format!("ifindex {ifindex} address {src}"))?;
         }
+        request_arrival_stamps(&sock);
         Ok(VrrpSocketV6 { sock, ifindex })
     }
 
@@ -763,7 +845,7 @@ impl VrrpSocketV6 {
 
     /// Receives one VRRP message with its addresses and hop limit; `None` when nothing is queued.
     pub fn recv(&self, buf: &mut [u8]) -> Result<Option<RecvV6>> {
-        let mut cmsg = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int);
+        let mut cmsg = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int, libc::timespec);
         let fd = self.sock.as_raw_fd();
         loop {
             let mut iov = [IoSliceMut::new(&mut *buf)];
@@ -790,6 +872,7 @@ impl VrrpSocketV6 {
                 dst: Ipv6Addr::UNSPECIFIED,
                 hop_limit: None,
                 ifindex: self.ifindex,
+                stamp: None,
             };
             // A truncated control buffer only loses the ancillary fields, which stay unset.
             if let Ok(cmsgs) = msg.cmsgs() {
@@ -801,6 +884,13 @@ impl VrrpSocketV6 {
                         }
                         ControlMessageOwned::Ipv6HopLimit(h) => {
                             out.hop_limit = u8::try_from(h).ok()
+                        }
+                        ControlMessageOwned::ScmTimestampns(ts) => {
+                            let secs = u64::try_from(ts.tv_sec()).ok();
+                            let nanos = u32::try_from(ts.tv_nsec()).ok();
+                            out.stamp = secs
+                                .zip(nanos.filter(|n| *n < 1_000_000_000))
+                                .map(|(s, n)| Duration::new(s, n));
                         }
                         _ => {}
                     }
@@ -910,12 +1000,17 @@ mod tests {
         assert_eq!(failures.len(), 1);
         assert_eq!(failures[0].index, 1);
         let mut ids = Vec::new();
+        let sent_at = realtime_now();
         for _ in 0..100 {
             let n = rx.recv_batch(&mut rb).unwrap();
             for i in 0..n {
                 let p = rb.get(i).unwrap();
                 if p.len() > 5 && p[9] == 112 && p[4] == 0x4b {
                     ids.push(p[5]);
+                    // Stamped by the kernel on arrival: after the send began, before now.
+                    let stamp = rb.stamp(i).expect("arrival stamp");
+                    assert!(stamp + Duration::from_millis(50) >= sent_at, "{stamp:?}");
+                    assert!(stamp <= realtime_now());
                 }
             }
             if ids.len() >= 10 {
@@ -924,6 +1019,41 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
         assert_eq!(ids, vec![1, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    }
+
+    // An IPv6 message to ::1 comes back with its hop limit and the kernel's arrival stamp.
+    #[test]
+    fn v6_receive_is_stamped_when_root() {
+        if !nix::unistd::geteuid().is_root() {
+            return;
+        }
+        let lo = nix::net::if_::if_nametoindex("lo").unwrap();
+        let Ok(tx) = VrrpSocketV6::open(lo, None, None) else {
+            return; // IPv6 disabled here
+        };
+        let rx = VrrpSocketV6::open(lo, None, None).unwrap();
+        // A VRRPv3 header (version 3, type 1, VRID 9) with no addresses; the kernel fills in
+        // the checksum.
+        let msg = [0x31, 9, 100, 0, 0, 100, 0, 0];
+        let before = realtime_now();
+        if tx.send(&msg, Ipv6Addr::LOCALHOST).is_err() {
+            return; // no ::1 on lo
+        }
+        let mut buf = [0u8; 256];
+        let mut got = None;
+        for _ in 0..100 {
+            if let Some(r) = rx.recv(&mut buf).unwrap() {
+                if r.len == msg.len() && buf.get(1) == Some(&9) {
+                    got = Some(r);
+                    break;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let r = got.expect("the message came back");
+        assert_eq!(r.hop_limit, Some(255));
+        let stamp = r.stamp.expect("arrival stamp");
+        assert!(stamp + Duration::from_millis(50) >= before && stamp <= realtime_now());
     }
 
     #[test]

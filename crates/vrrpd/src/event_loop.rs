@@ -22,6 +22,7 @@
 
 use crate::exec::Executor;
 use crate::kernel_view::KernelView;
+use crate::net::arrival::ArrivalClock;
 use crate::params::{self, parse_track_file, Plan, PlanOptions};
 use crate::system::{Snapshot, System};
 use crate::VrrpdOptions;
@@ -220,6 +221,9 @@ pub struct Daemon {
     rx: RecvBatch,
     vmacs: Vmacs,
     timers: TimerQueue,
+    /// The latest time given to the core other than as a packet's arrival: a packet read
+    /// after that is never placed before it, so the core sees events in the order it got them.
+    fed_until: Time,
     /// The wake-up at the next deadline; `None` if no timerfd could be made (the poll
     /// timeout then does it, to the millisecond).
     timer: Option<DeadlineTimer>,
@@ -409,6 +413,7 @@ impl Daemon {
             rx: RecvBatch::new(RX_SLOTS, RX_SLOT_LEN),
             vmacs,
             timers: TimerQueue::default(),
+            fed_until: Time::ZERO,
             timer,
             early: Vec::new(),
             actions: Vec::new(),
@@ -438,6 +443,7 @@ impl Daemon {
 
     fn handle(&mut self, target: Target, input: Input) {
         let now = self.now();
+        self.fed_until = now;
         let out = self.router.handle(now, target, input);
         self.reschedule_touched();
         self.execute(&out);
@@ -547,6 +553,7 @@ impl Daemon {
             // One clock read per pass; another pass only if this one fired something (the
             // handlers take time, more may have fallen due meanwhile).
             let now = self.now();
+            self.fed_until = now;
             let mut fired = false;
             while let Some((_, i)) = self.timers.first_by(now) {
                 fired |= self.fire(i, now, now);
@@ -1187,13 +1194,17 @@ impl Daemon {
                     }
                     token => {
                         if let Some(key) = self.sys.sockets.key_of(token) {
-                            let now = self.now();
+                            let clock = ArrivalClock::new(
+                                self.now(),
+                                keepalived_sys::vrrp_socket::realtime_now(),
+                                self.fed_until,
+                            );
                             let mut touched = std::mem::take(&mut self.touched);
                             let mut out = std::mem::take(&mut self.actions);
                             self.sys.sockets.receive(
                                 &key,
                                 &mut self.rx,
-                                now,
+                                clock,
                                 &mut self.plan,
                                 &mut self.router,
                                 &mut touched,

@@ -10,9 +10,11 @@
 //! adverts keep their order. IPv4 sockets are read with `recvmmsg`. Log lines of rejected
 //! adverts are rate-limited per instance and class ([`reject_log`]).
 
+pub mod arrival;
 pub mod reject_log;
 
 use crate::params::{Family, Plan, SocketKey};
+use arrival::ArrivalClock;
 use keepalived_sys::vrrp_socket::{BatchFailure, RecvBatch, SendBatch};
 use keepalived_sys::{VrrpSocketV4, VrrpSocketV6};
 use keepalived_vrrp::codec::{
@@ -362,7 +364,7 @@ impl Sockets {
         &mut self,
         key: &SocketKey,
         rx: &mut RecvBatch,
-        now: Time,
+        clock: ArrivalClock,
         plan: &mut Plan,
         router: &mut Router,
         touched: &mut Vec<usize>,
@@ -373,7 +375,7 @@ impl Sockets {
         };
         let empty = VridIndex::default();
         let mut ctx = Dispatch {
-            now,
+            now: clock.arrival(None),
             plan,
             router,
             vrids: self.index.get(key).unwrap_or(&empty),
@@ -386,6 +388,7 @@ impl Sockets {
                     Ok(n) => {
                         for i in 0..n {
                             let packet = RxPacket::Ipv4(rx.get(i).unwrap_or(&[]));
+                            ctx.now = clock.arrival(rx.stamp(i));
                             ctx.packet(packet);
                             touched.extend_from_slice(ctx.router.touched());
                         }
@@ -411,6 +414,7 @@ impl Sockets {
                             dst: r.dst,
                             hop_limit: r.hop_limit,
                         };
+                        ctx.now = clock.arrival(r.stamp);
                         ctx.packet(packet);
                         touched.extend_from_slice(ctx.router.touched());
                     }
@@ -427,6 +431,7 @@ impl Sockets {
 
 /// What one received packet is dispatched with.
 struct Dispatch<'a> {
+    /// The packet's arrival time.
     now: Time,
     plan: &'a mut Plan,
     router: &'a mut Router,
