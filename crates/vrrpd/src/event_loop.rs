@@ -951,6 +951,7 @@ impl Daemon {
         }
         stages.lap("sockets");
         let now = self.now();
+        self.fed_until = now;
         let groups = plan.groups.clone();
         let old_plan = std::mem::replace(&mut self.plan, plan);
         match self.router.reload_matched(now, instances, groups, &matches) {
