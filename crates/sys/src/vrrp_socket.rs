@@ -292,10 +292,10 @@ pub fn realtime_now() -> Duration {
         .unwrap_or_default()
 }
 
-/// Asks the kernel to stamp each datagram's arrival (`SO_TIMESTAMPNS`). A kernel that refuses
-/// only costs the stamps: the caller then times a packet when it reads it.
-fn request_arrival_stamps(sock: &Socket) -> bool {
-    nixsock::setsockopt(sock, sockopt::ReceiveTimestampns, &true).is_ok()
+/// Asks the kernel to stamp each datagram's arrival (`SO_TIMESTAMPNS`). A refusal is not an
+/// error: it only costs the stamps, and the caller then times a packet when it reads it.
+fn request_arrival_stamps(sock: &Socket) {
+    let _ = nixsock::setsockopt(sock, sockopt::ReceiveTimestampns, &true);
 }
 
 /// Sends every datagram of `batch` with as few `sendmmsg` calls as possible, in order. A
