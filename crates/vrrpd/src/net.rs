@@ -629,4 +629,84 @@ mod tests {
         );
         assert_eq!(router.instances()[0].stats().ip_ttl_err, 1);
     }
+
+    // A packet read late is timed by its kernel arrival stamp: the backup's Master_Down_Timer
+    // runs from when the master's advert arrived, not from when the loop read it.
+    #[test]
+    fn a_received_advert_is_timed_by_its_arrival_when_root() {
+        if !nix::unistd::geteuid().is_root() {
+            return;
+        }
+        let text = "vrrp_instance A {\n state BACKUP\n interface eth0\n virtual_router_id 77\n priority 100\n advert_int 1\n unicast_src_ip 127.0.0.1\n unicast_peer {\n 127.0.0.2\n }\n virtual_ipaddress {\n 192.0.2.100\n }\n}\n";
+        let loaded = load_str("t.conf", text, &LoadOptions::default(), &AssumeAll);
+        // keepalived refuses `lo` by name; the sockets only need its index.
+        let lo = nix::net::if_::if_nametoindex("lo").unwrap();
+        let lookup = |_: &str| {
+            Some(InterfaceInfo {
+                index: lo,
+                primary_v4: Some(Ipv4Addr::LOCALHOST),
+                up: true,
+                ..InterfaceInfo::default()
+            })
+        };
+        let mut p = plan(&loaded.config, &lookup, PlanOptions::default());
+        assert_eq!(p.shells.len(), 1, "{:?}", p.warnings);
+        let mut router = Router::new(p.instances.clone(), p.groups.clone()).unwrap();
+        let _ = router.handle(Duration::ZERO, Target::All, Input::Start);
+        let poll = mio::Poll::new().unwrap();
+        let mut sockets = Sockets::default();
+        assert!(sockets.sync(poll.registry(), &p).is_empty());
+        let key = p.shells[0].socket;
+        let mut rx = RecvBatch::new(4, 2048);
+        let (mut touched, mut out) = (Vec::new(), Vec::new());
+        let advert = Advert {
+            version: Version::V2,
+            vrid: 77,
+            priority: 200,
+            interval: Duration::from_secs(1),
+            addrs: vec!["192.0.2.100".parse().unwrap()],
+            auth: Auth::None,
+        };
+        let send = Ipv4Send {
+            src: Ipv4Addr::new(127, 0, 0, 2),
+            dst: Ipv4Addr::LOCALHOST,
+            ttl: 255,
+            id: 1,
+        };
+        let mut pkt = Vec::new();
+        encode_ipv4_advert(&advert, &send, V4Checksum::Standard, &mut pkt).unwrap();
+        let tx = VrrpSocketV4::open(lo, None, None).unwrap();
+        // The kernel turns arrival stamping on for the whole host from a deferred work item
+        // when the first socket asks; until then a packet is stamped when it is read.
+        std::thread::sleep(Duration::from_millis(50));
+        tx.send(&pkt, Ipv4Addr::LOCALHOST).unwrap();
+        // The loop reads it 12 ms after it arrived.
+        std::thread::sleep(Duration::from_millis(12));
+        let now = Duration::from_secs(10);
+        let clock = ArrivalClock::new(
+            now,
+            keepalived_sys::vrrp_socket::realtime_now(),
+            Duration::ZERO,
+        );
+        sockets.receive(
+            &key,
+            &mut rx,
+            clock,
+            &mut p,
+            &mut router,
+            &mut touched,
+            &mut out,
+        );
+        let inst = &router.instances()[0];
+        assert_eq!(inst.stats().advert_rcvd, 1);
+        assert_eq!(inst.state(), State::Backup);
+        // Master_Down_Interval for priority 100 at 1 s: 3 s + (256 - 100) / 256 s.
+        let master_down = Duration::from_secs(3) + Duration::from_secs(156) / 256;
+        let due = inst.next_deadline().expect("the master-down timer");
+        assert!(
+            due + Duration::from_millis(10) <= now + master_down,
+            "{due:?}"
+        );
+        assert!(due + arrival::MAX_AGE >= now + master_down, "{due:?}");
+    }
 }
