@@ -273,16 +273,20 @@ fn arrival_stamp(hdr: &libc::msghdr) -> Option<Duration> {
             // may be unaligned for timespec, hence read_unaligned.
             let ts =
                 unsafe { std::ptr::read_unaligned(libc::CMSG_DATA(c).cast::<libc::timespec>()) };
-            let secs = u64::try_from(ts.tv_sec).ok()?;
-            let nanos = u32::try_from(ts.tv_nsec)
-                .ok()
-                .filter(|n| *n < 1_000_000_000)?;
-            return Some(Duration::new(secs, nanos));
+            return stamp_of(ts.tv_sec, ts.tv_nsec);
         }
         // SAFETY: `c` is a cmsg of `hdr` (see above); NXTHDR returns null past the end.
         c = unsafe { libc::CMSG_NXTHDR(hdr, c) };
     }
     None
+}
+
+/// A kernel `timespec` stamp as time since the Unix epoch; `None` if it is before the epoch
+/// or malformed.
+fn stamp_of(secs: libc::time_t, nanos: libc::c_long) -> Option<Duration> {
+    let secs = u64::try_from(secs).ok()?;
+    let nanos = u32::try_from(nanos).ok().filter(|n| *n < 1_000_000_000)?;
+    Some(Duration::new(secs, nanos))
 }
 
 /// The realtime clock as time since the Unix epoch: the clock of the kernel's arrival stamps.
@@ -886,11 +890,7 @@ impl VrrpSocketV6 {
                             out.hop_limit = u8::try_from(h).ok()
                         }
                         ControlMessageOwned::ScmTimestampns(ts) => {
-                            let secs = u64::try_from(ts.tv_sec()).ok();
-                            let nanos = u32::try_from(ts.tv_nsec()).ok();
-                            out.stamp = secs
-                                .zip(nanos.filter(|n| *n < 1_000_000_000))
-                                .map(|(s, n)| Duration::new(s, n));
+                            out.stamp = stamp_of(ts.tv_sec(), ts.tv_nsec());
                         }
                         _ => {}
                     }
